@@ -1,0 +1,5 @@
+"""``python -m gdviz``."""
+
+from gdviz.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,161 @@
+"""The ``gdviz`` command line.
+
+``gdviz [SCENE]`` opens the window; the subcommands work headless. Qt is imported only inside the
+commands that need it, so ``gdviz trajectories`` and ``gdviz bench --core`` run without a display.
+Errors a user can cause (a broken scene, an unwritable path) print one line and exit with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gdviz import __version__
+
+COMMANDS = ("scenes", "trajectories", "bench", "screenshot")
+EXIT_USAGE = 2
+
+
+class UserError(Exception):
+    """A failure the user can fix; printed as one line, exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gdviz",
+        description=(
+            "Watch gradient-descent optimizers race across loss surfaces. "
+            "With no command, opens the window on SCENE (default: linear-regression)."
+        ),
+        epilog="gdviz SCENE opens a built-in scene by name or a .toml scene file.",
+    )
+    parser.add_argument("--version", action="version", version=f"gdviz {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    window = sub.add_parser("window", help="open the window (the default command)")
+    window.add_argument("scene", nargs="?", default="linear-regression", help="name or .toml path")
+
+    sub.add_parser("scenes", help="list the built-in scenes")
+
+    traj = sub.add_parser("trajectories", help="write every path of a scene as CSV")
+    traj.add_argument("scene", help="built-in scene name or .toml path")
+    traj.add_argument("-o", "--output", required=True, help="CSV file to write ('-' for stdout)")
+    traj.add_argument("--start", nargs=2, type=float, metavar=("X", "Y"), help="override the start")
+
+    bench = sub.add_parser("bench", help="measure recompute, surface and drawing speed (JSON)")
+    bench.add_argument("--scene", default="linear-regression", help="scene to measure")
+    bench.add_argument("--repeats", type=int, default=200, help="repeats per median")
+    bench.add_argument("--core", action="store_true", help="core figures only (no Qt)")
+
+    shot = sub.add_parser("screenshot", help="render the window to a PNG, offscreen")
+    shot.add_argument("scene", nargs="?", default="linear-regression", help="name or .toml path")
+    shot.add_argument("-o", "--output", required=True, help="PNG file to write")
+    shot.add_argument("--size", default="1600x1000", help="WIDTHxHEIGHT (default 1600x1000)")
+    shot.add_argument("--step", type=int, help="playback step to show (default: the last)")
+    return parser
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UserError(f"--size must look like 1600x1000, got {text!r}") from None
+    if not (200 <= w <= 7680 and 200 <= h <= 4320):
+        raise UserError(f"--size must be between 200x200 and 7680x4320, got {text!r}")
+    return w, h
+
+
+def trajectories_csv(scene_ref: str, start: Sequence[float] | None = None) -> str:
+    """The CSV text of every path: ``optimizer,step,x,y,loss`` with floats at full precision."""
+    from gdviz.core import load_scene, simulate
+
+    scene = load_scene(scene_ref)
+    if start is not None:
+        scene = scene.with_start((start[0], start[1]))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["optimizer", "step", "x", "y", "loss"])
+    for label, path in simulate(scene).items():
+        for k, ((x, y), loss) in enumerate(zip(path.params.tolist(), path.loss.tolist(), strict=True)):
+            writer.writerow([label, k, repr(x), repr(y), repr(loss)])
+    return buffer.getvalue()
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file: no partial file on failure."""
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        tmp.write_text(text, "utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _cmd_scenes() -> int:
+    from gdviz.core import builtin_scene_names, load_scene
+
+    names = builtin_scene_names()
+    width = max(len(n) for n in names)
+    for name in names:
+        print(f"{name:<{width}}  {load_scene(name).title}")
+    return 0
+
+
+def _cmd_trajectories(args: argparse.Namespace) -> int:
+    text = trajectories_csv(args.scene, args.start)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        write_text_atomically(Path(args.output), text)
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from gdviz import bench
+
+    if args.repeats < 5:
+        raise UserError("--repeats must be at least 5")
+    return bench.main(args.scene, args.repeats, core_only=args.core)
+
+
+def _cmd_window(args: argparse.Namespace) -> int:
+    from gdviz.ui.app import run
+
+    return run(args.scene)
+
+
+def _cmd_screenshot(args: argparse.Namespace) -> int:
+    from gdviz.ui.app import screenshot
+
+    size = parse_size(args.size)
+    screenshot(args.scene, Path(args.output), size, args.step)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gdviz`` console script."""
+    from gdviz.core import SceneError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `gdviz` and `gdviz SCENE` open the window: make that the `window` command.
+    if not argv or (argv[0] not in COMMANDS + ("window",) and not argv[0].startswith("-")):
+        argv = ["window", *argv]
+    args = _parser().parse_args(argv)
+    handlers = {
+        "window": _cmd_window,
+        "scenes": lambda a: _cmd_scenes(),
+        "trajectories": _cmd_trajectories,
+        "bench": _cmd_bench,
+        "screenshot": _cmd_screenshot,
+    }
+    try:
+        return handlers[args.command](args)
+    except (SceneError, UserError) as exc:
+        print(f"gdviz: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
