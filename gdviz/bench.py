@@ -114,7 +114,9 @@ def core_figures(scene_name: str = "linear-regression", repeats: int = 200) -> d
     }
     for res in (256, 512):
         surface(problem, resolution=res)  # compile this shape
-        figures[f"surface_{res}_ms"] = round(_median_ms(lambda i, r=res: surface(problem, resolution=r), 20), 2)
+        figures[f"surface_{res}_ms"] = round(
+            _median_ms(lambda i, r=res: surface(problem, resolution=r), 20), 2
+        )
     figures["versions"] = {
         "python": platform.python_version(),
         "jax": jax.__version__,

@@ -80,7 +80,9 @@ def trajectories_csv(scene_ref: str, start: Sequence[float] | None = None) -> st
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["optimizer", "step", "x", "y", "loss"])
     for label, path in simulate(scene).items():
-        for k, ((x, y), loss) in enumerate(zip(path.params.tolist(), path.loss.tolist(), strict=True)):
+        for k, ((x, y), loss) in enumerate(
+            zip(path.params.tolist(), path.loss.tolist(), strict=True)
+        ):
             writer.writerow([label, k, repr(x), repr(y), repr(loss)])
     return buffer.getvalue()
 
@@ -131,9 +133,9 @@ def _cmd_window(args: argparse.Namespace) -> int:
 
 
 def _cmd_screenshot(args: argparse.Namespace) -> int:
+    size = parse_size(args.size)
     from gdviz.ui.app import screenshot
 
-    size = parse_size(args.size)
     screenshot(args.scene, Path(args.output), size, args.step)
     return 0
 

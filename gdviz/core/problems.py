@@ -234,7 +234,9 @@ def regression_data(
     return x, y
 
 
-def _linear_regression(n: int, noise: float, true_m: float, true_b: float, data_seed: int) -> Problem:
+def _linear_regression(
+    n: int, noise: float, true_m: float, true_b: float, data_seed: int
+) -> Problem:
     x, y = regression_data(n, noise, true_m, true_b, data_seed)
     design = np.stack([x, np.ones_like(x)], axis=1)
     (m_hat, b_hat), *_ = np.linalg.lstsq(design, y, rcond=None)

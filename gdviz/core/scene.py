@@ -30,7 +30,17 @@ MAX_COORD = 1e4
 MAX_SEED = 2**31 - 1
 MAX_LABEL = 60
 
-_TOP_KEYS = ("title", "caption", "steps", "seed", "start", "convention", "problem", "view", "optimizer")
+_TOP_KEYS = (
+    "title",
+    "caption",
+    "steps",
+    "seed",
+    "start",
+    "convention",
+    "problem",
+    "view",
+    "optimizer",
+)
 _ENTRY_KEYS = ("name", "label", "batch_size", "start", "color", "visible", "gradient_noise")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -124,7 +134,9 @@ class _Checker:
         self.source = source
 
     def fail(self, key: str, message: str) -> SceneError:
-        return SceneError(f"{self.source}: {key}: {message}" if key else f"{self.source}: {message}")
+        return SceneError(
+            f"{self.source}: {key}: {message}" if key else f"{self.source}: {message}"
+        )
 
     def table(self, value: object, key: str) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
@@ -144,7 +156,11 @@ class _Checker:
         return value
 
     def number(self, value: object, key: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise self.fail(key, f"must be a finite number, got {value!r}")
         return float(value)
 
@@ -185,9 +201,7 @@ def _default_label(rule: str, batch_size: int | None) -> str:
     return title if batch_size is None else f"{title} (batch {batch_size})"
 
 
-def _read_entry(
-    ck: _Checker, raw: object, i: int, problem: Problem
-) -> tuple[OptimizerEntry, bool]:
+def _read_entry(ck: _Checker, raw: object, i: int, problem: Problem) -> tuple[OptimizerEntry, bool]:
     where = f"optimizer[{i}]"
     table = ck.table(raw, where)
     if "name" not in table:
@@ -313,7 +327,9 @@ def scene_from_dict(data: Mapping[str, Any], source: str = "<scene>") -> Scene:
     if raw_entries is None or (isinstance(raw_entries, list) and not raw_entries):
         raise ck.fail("optimizer", "no optimizer; add at least one [[optimizer]] table")
     if not isinstance(raw_entries, list):
-        raise ck.fail("optimizer", f"must be an array of tables ([[optimizer]]), got {_kind(raw_entries)}")
+        raise ck.fail(
+            "optimizer", f"must be an array of tables ([[optimizer]]), got {_kind(raw_entries)}"
+        )
     if len(raw_entries) > 32:
         raise ck.fail("optimizer", f"at most 32 entries, got {len(raw_entries)}")
     read = [_read_entry(ck, raw, i, problem) for i, raw in enumerate(raw_entries)]
@@ -345,7 +361,9 @@ def _unique_labels(
     for i, (entry, explicit) in enumerate(read):
         if explicit:
             if entry.label in taken:
-                raise ck.fail(f"optimizer[{i}].label", f"{entry.label!r} is used twice; labels must be unique")
+                raise ck.fail(
+                    f"optimizer[{i}].label", f"{entry.label!r} is used twice; labels must be unique"
+                )
             taken.add(entry.label)
     out = []
     for entry, explicit in read:
@@ -371,7 +389,9 @@ def parse_scene(text: str, source: str = "<scene>") -> Scene:
 def builtin_scene_names() -> list[str]:
     """Names of the scenes shipped with gdviz, sorted."""
     folder = resources.files("gdviz.scenes")
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
 
 
 def load_scene(name_or_path: str | Path) -> Scene:

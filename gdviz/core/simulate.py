@@ -22,7 +22,7 @@ import numpy as np
 
 from gdviz.core.optimizers import RULES, Convention, make_transform
 from gdviz.core.problems import Problem
-from gdviz.core.scene import OptimizerEntry, Scene
+from gdviz.core.scene import Scene
 from gdviz.core.types import Array, Batch, Consts, LossFn, NDArray
 
 LOSS_GROWTH = 1e6
@@ -219,7 +219,7 @@ def noise_schedule(steps: int, seed: int) -> NDArray:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def state_names(rule: str, convention: Convention) -> tuple[str, ...]:
     """Names of the state vectors a rule records (``("mu", "nu")`` for Adam), in column order."""
     tx = make_transform(rule, convention, RULES[rule].defaults(convention))

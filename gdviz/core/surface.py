@@ -30,7 +30,7 @@ class Surface:
     rect: Rect
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _grid_fn(loss_fn: LossFn):  # noqa: ANN202 (a jitted fn)
     def at(x: Array, y: Array, consts: Consts, batch: Batch) -> Array:
         return loss_fn(jnp.stack([x, y]), consts, batch)

@@ -17,22 +17,43 @@ PROBLEMS = {
     "rosenbrock": (
         {},
         (-1.2, 1.0),
-        {"sgd": 1e-3, "momentum": 3e-4, "nesterov": 3e-4, "adagrad": 0.1, "adadelta": 1.0,
-         "rmsprop": 3e-3, "adam": 1e-2},
+        {
+            "sgd": 1e-3,
+            "momentum": 3e-4,
+            "nesterov": 3e-4,
+            "adagrad": 0.1,
+            "adadelta": 1.0,
+            "rmsprop": 3e-3,
+            "adam": 1e-2,
+        },
         ref.rosenbrock_grad(),
     ),
     "quadratic": (
         {"condition": 20.0},
         (4.0, -3.0),
-        {"sgd": 0.05, "momentum": 0.02, "nesterov": 0.02, "adagrad": 0.5, "adadelta": 1.0,
-         "rmsprop": 0.05, "adam": 0.1},
+        {
+            "sgd": 0.05,
+            "momentum": 0.02,
+            "nesterov": 0.02,
+            "adagrad": 0.5,
+            "adadelta": 1.0,
+            "rmsprop": 0.05,
+            "adam": 0.1,
+        },
         ref.quadratic_grad(20.0),
     ),
     "linear_regression": (
         {"n": 50, "noise": 0.3, "data_seed": 3},
         (-2.0, 4.0),
-        {"sgd": 0.1, "momentum": 0.03, "nesterov": 0.03, "adagrad": 0.5, "adadelta": 1.0,
-         "rmsprop": 0.05, "adam": 0.1},
+        {
+            "sgd": 0.1,
+            "momentum": 0.03,
+            "nesterov": 0.03,
+            "adagrad": 0.5,
+            "adadelta": 1.0,
+            "rmsprop": 0.05,
+            "adam": 0.1,
+        },
         ref.mse_grad(_REG.x, _REG.y),
     ),
 }
@@ -66,7 +87,9 @@ def test_rule_matches_plain_loop_reference(rule: str, problem: str, convention: 
     )
     path = simulate(scene)["x"]
     assert path.diverged_at is None
-    expected = ref.run(rule, convention, grad, start, STEPS, learning_rate=lr, **_defaults(rule, convention))
+    expected = ref.run(
+        rule, convention, grad, start, STEPS, learning_rate=lr, **_defaults(rule, convention)
+    )
     np.testing.assert_allclose(path.params, expected, rtol=0, atol=1e-9)
     # The recorded update is the applied one, and the path moved.
     np.testing.assert_allclose(path.params[1:] - path.params[:-1], path.updates, atol=1e-12)
