@@ -7,7 +7,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _commands() -> list[str]:
     text = (ROOT / "README.md").read_text()
-    return [line.strip() for line in text.splitlines() if line.strip().startswith("python3 -m venv")]
+    return [
+        line.strip() for line in text.splitlines() if line.strip().startswith("python3 -m venv")
+    ]
 
 
 def test_readme_gives_a_run_command_and_a_test_command() -> None:

@@ -241,6 +241,22 @@ def _to_trajectory(
     )
 
 
+def structure_key(scene: Scene) -> tuple[object, ...]:
+    """What decides whether ``simulate(scene)`` needs a compilation: structure and shapes.
+
+    Two scenes with the same key reuse one compiled function; the UI compiles a new key off the
+    GUI thread and computes a known one at once.
+    """
+    problem = scene.build_problem()
+    return (
+        problem.loss_fn,
+        scene.convention,
+        scene.steps,
+        problem.n,
+        tuple((e.rule, e.batch_size if problem.has_data else None) for e in scene.optimizers),
+    )
+
+
 def simulate(scene: Scene, problem: Problem | None = None) -> dict[str, Trajectory]:
     """Run every optimizer entry of ``scene``; returns ``{label: Trajectory}`` in scene order.
 

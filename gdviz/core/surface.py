@@ -67,3 +67,33 @@ def surface(
         batch = tuple(a[idx] for a in batch)
     z = _grid_fn(problem.loss_fn)(jnp.asarray(xs), jnp.asarray(ys), problem.jax_consts(), batch)
     return Surface(xs=xs, ys=ys, loss=np.asarray(z), rect=((x0, x1), (y0, y1)))
+
+
+@functools.cache
+def _points_fn(loss_fn: LossFn):  # noqa: ANN202 (a jitted fn)
+    value_and_grad = jax.vmap(jax.value_and_grad(loss_fn), in_axes=(0, None, None))
+    return jax.jit(value_and_grad)
+
+
+def loss_and_grad_at(problem: Problem, points: NDArray) -> tuple[NDArray, NDArray]:
+    """Full-batch loss ``(k,)`` and gradient ``(k, 2)`` at ``(k, 2)`` points, in one call."""
+    pts = jnp.asarray(np.asarray(points, dtype=np.float64).reshape(-1, 2))
+    loss, grad = _points_fn(problem.loss_fn)(pts, problem.jax_consts(), problem.full_batch())
+    return np.asarray(loss), np.asarray(grad)
+
+
+@functools.cache
+def _predict_fn(predict_fn):  # noqa: ANN001, ANN202 (a jitted fn)
+    return jax.jit(jax.vmap(predict_fn, in_axes=(0, None, None)))
+
+
+def predictions(problem: Problem, params: NDArray, xs: NDArray) -> NDArray:
+    """The fitted model of each parameter row at ``xs``: ``(k, len(xs))``; data problems only."""
+    if problem.predict_fn is None:
+        raise ValueError(f"problem {problem.name!r} has no model to draw in data space")
+    out = _predict_fn(problem.predict_fn)(
+        jnp.asarray(np.asarray(params, dtype=np.float64).reshape(-1, 2)),
+        problem.jax_consts(),
+        jnp.asarray(xs, dtype=jnp.float64),
+    )
+    return np.asarray(out)

@@ -1,0 +1,458 @@
+"""Controls: one row per optimizer, the problem's parameters, and the playback bar.
+
+Widgets call the controller's setters and refresh from its signals; they keep no state of their
+own beyond what Qt needs to show a value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QSpinBox,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gdviz.core.optimizers import CONVENTIONS, RULES
+from gdviz.core.problems import PROBLEMS
+from gdviz.core.scene import MAX_STEPS, OptimizerEntry
+from gdviz.core.specs import ParamSpec
+from gdviz.core.status import classify
+from gdviz.ui.controller import SPEEDS, Controller
+from gdviz.ui.theme import entry_color
+
+SYMBOLS = {
+    "learning_rate": "η",
+    "momentum": "μ",
+    "b1": "β₁",
+    "b2": "β₂",
+    "eps": "ε",
+    "rho": "ρ",
+    "decay": "β",
+    "initial_accumulator_value": "s₀",
+}
+
+STATUS_COLORS = {
+    "converging": "#555555",
+    "converged": "#009E73",
+    "stuck": "#D55E00",
+    "stalled": "#B07800",
+    "diverged": "#C00000",
+}
+
+
+def spin_for(spec: ParamSpec, value: float) -> pg.SpinBox:
+    """A spin box bounded by the spec: decade steps for log-scaled values."""
+    box = pg.SpinBox(
+        value=value,
+        bounds=(spec.low, spec.high),
+        int=spec.integer,
+        dec=spec.scale == "log",
+        step=1 if spec.integer else (0.5 if spec.scale == "log" else _linear_step(spec)),
+        minStep=1e-12 if spec.scale == "log" else (1 if spec.integer else 1e-4),
+        decimals=6,
+        compactHeight=False,
+    )
+    box.setToolTip(f"{spec.name}: {spec.doc} ({spec.describe_range()})" if spec.doc else spec.name)
+    box.setMinimumWidth(84)
+    return box
+
+
+def _linear_step(spec: ParamSpec) -> float:
+    span = spec.high - spec.low
+    return 10 ** math.floor(math.log10(span)) / 100 if span > 0 else 0.01
+
+
+def _set_quietly(widget: QWidget, setter: Callable[[], None]) -> None:
+    widget.blockSignals(True)
+    try:
+        setter()
+    finally:
+        widget.blockSignals(False)
+
+
+class LogSlider(QSlider):
+    """A horizontal slider over ``[low, high]`` on a log scale."""
+
+    moved = Signal(float)
+    TICKS = 1000
+
+    def __init__(self, low: float, high: float) -> None:
+        super().__init__(Qt.Orientation.Horizontal)
+        self.lo, self.hi = math.log10(low), math.log10(high)
+        self.setRange(0, self.TICKS)
+        self.valueChanged.connect(lambda v: self.moved.emit(self.to_value(v)))
+
+    def to_value(self, tick: int) -> float:
+        return float(f"{10 ** (self.lo + (self.hi - self.lo) * tick / self.TICKS):.3g}")
+
+    def set_value(self, value: float) -> None:
+        tick = round((math.log10(value) - self.lo) / (self.hi - self.lo) * self.TICKS)
+        _set_quietly(self, lambda: self.setValue(tick))
+
+
+class OptimizerRow(QFrame):
+    """Controls of one entry: visibility, colour, label, status, hyperparameters, batch size."""
+
+    def __init__(self, controller: Controller, label: str) -> None:
+        super().__init__()
+        self.controller = controller
+        self.label = label
+        entry = controller.scene.entry(label)
+        rule = RULES[entry.rule]
+        self.setObjectName("optimizerRow")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 6, 8, 6)
+        outer.setSpacing(4)
+
+        top = QHBoxLayout()
+        self.visible_box = QCheckBox()
+        self.visible_box.setToolTip("Show or hide this optimizer")
+        self.visible_box.toggled.connect(lambda on: controller.set_visible(self.label, on))
+        self.color_button = QPushButton()
+        self.color_button.setFixedSize(26, 26)
+        self.color_button.setToolTip("Change colour")
+        self.color_button.clicked.connect(self._pick_color)
+        self.name_edit = QLineEdit()
+        self.name_edit.setToolTip(f"{rule.title}: {rule.maths}")
+        self.name_edit.editingFinished.connect(self._rename)
+        rule_tag = QLabel(rule.title)
+        rule_tag.setStyleSheet("color: #666;")
+        dup = QToolButton(text="Copy")
+        dup.setToolTip("Duplicate (compare two settings of one rule)")
+        dup.clicked.connect(lambda: controller.duplicate_entry(self.label))
+        remove = QToolButton(text="✕")
+        remove.setToolTip("Remove")
+        remove.clicked.connect(lambda: controller.remove_entry(self.label))
+        for w in (self.visible_box, self.color_button):
+            top.addWidget(w)
+        top.addWidget(self.name_edit, 1)
+        top.addWidget(rule_tag)
+        top.addWidget(dup)
+        top.addWidget(remove)
+        outer.addLayout(top)
+
+        self.status = QLabel("")
+        self.status.setObjectName("status")
+        outer.addWidget(self.status)
+
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(3)
+        self.spins: dict[str, pg.SpinBox] = {}
+        values = entry.resolved_hyperparams(controller.scene.convention)
+        row = 0
+        for spec in rule.hyperparams:
+            symbol = QLabel(SYMBOLS.get(spec.name, spec.name))
+            symbol.setToolTip(spec.name)
+            spin = spin_for(spec, values[spec.name])
+            spin.sigValueChanging.connect(lambda _, v, n=spec.name: self._set(n, float(v)))
+            self.spins[spec.name] = spin
+            if spec.name == "learning_rate":
+                self.slider = LogSlider(spec.low, spec.high)
+                self.slider.setToolTip("learning rate (log scale)")
+                self.slider.moved.connect(lambda v: self._set("learning_rate", v))
+                grid.addWidget(symbol, row, 0)
+                grid.addWidget(self.slider, row, 1, 1, 3)
+                grid.addWidget(spin, row, 4)
+                row += 1
+            else:
+                col = 0 if (len(self.spins) % 2 == 0) else 2
+                if col == 0:
+                    row += 1
+                grid.addWidget(symbol, row, col, alignment=Qt.AlignmentFlag.AlignRight)
+                grid.addWidget(spin, row, col + 1)
+        self.batch: QSpinBox | None = None
+        if controller.problem.has_data:
+            row += 1
+            self.batch = QSpinBox()
+            self.batch.setSpecialValueText("full batch")
+            self.batch.setRange(0, controller.problem.n)
+            self.batch.setToolTip("Samples per step: 1 is SGD, full batch is plain GD")
+            self.batch.valueChanged.connect(
+                lambda v: controller.set_batch_size(self.label, None if v == 0 else v)
+            )
+            grid.addWidget(QLabel("batch"), row, 0)
+            grid.addWidget(self.batch, row, 1, 1, 2)
+        outer.addLayout(grid)
+        self.refresh()
+
+    def _set(self, name: str, value: float) -> None:
+        entry = self.controller.scene.entry(self.label)
+        if entry.resolved_hyperparams(self.controller.scene.convention)[name] != value:
+            self.controller.set_hyperparam(self.label, name, value)
+
+    def _rename(self) -> None:
+        new = self.name_edit.text().strip()
+        if new == self.label:
+            return
+        old = self.label
+        self.label = new
+        if not self.controller.rename(old, new):
+            self.label = old
+            self.name_edit.setText(old)
+
+    def _pick_color(self) -> None:
+        color = QColorDialog.getColor(QColor(self._color()), self, f"Colour of {self.label}")
+        if color.isValid():
+            self.controller.set_color(self.label, color.name())
+
+    def _color(self) -> str:
+        scene = self.controller.scene
+        index = [e.label for e in scene.optimizers].index(self.label)
+        return entry_color(index, scene.optimizers[index].color)
+
+    def refresh(self) -> None:
+        """Show the entry's current values without sending them back."""
+        scene = self.controller.scene
+        entry: OptimizerEntry = scene.entry(self.label)
+        values = entry.resolved_hyperparams(scene.convention)
+        _set_quietly(self.visible_box, lambda: self.visible_box.setChecked(entry.visible))
+        self.color_button.setStyleSheet(
+            f"background: {self._color()}; border: 2px solid #333; border-radius: 4px;"
+        )
+        if not self.name_edit.hasFocus():
+            self.name_edit.setText(entry.label)
+        for name, spin in self.spins.items():
+            if spin.value() != values[name]:
+                _set_quietly(spin, lambda s=spin, v=values[name]: s.setValue(v))
+        self.slider.set_value(values["learning_rate"])
+        if self.batch is not None:
+            _set_quietly(self.batch, lambda: self.batch.setValue(entry.batch_size or 0))
+
+    def refresh_status(self) -> None:
+        ctl = self.controller
+        path = ctl.results.get(self.label)
+        if path is None:
+            self.status.setText("…")
+            return
+        (x0, x1), (y0, y1) = ctl.scene.view_rect()
+        status = classify(path, ctl.problem, ctl.step, math.hypot(x1 - x0, y1 - y0))
+        loss = float(path.loss[min(ctl.step, path.steps)])
+        self.status.setText(
+            f"<span style='color:{STATUS_COLORS[status.kind]}; font-weight:600'>{status.text}</span>"
+            f"<span style='color:#666'>   loss {loss:.4g}</span>"
+        )
+
+
+class OptimizerPanel(QWidget):
+    """A scrolling list of optimizer rows and an "Add optimizer" button."""
+
+    def __init__(self, controller: Controller) -> None:
+        super().__init__()
+        self.controller = controller
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.add_button = QPushButton("Add optimizer")
+        menu = QMenu(self.add_button)
+        for name, rule in RULES.items():
+            menu.addAction(f"{rule.title}  —  {rule.maths}", lambda n=name: controller.add_entry(n))
+        self.add_button.setMenu(menu)
+        layout.addWidget(self.add_button)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        layout.addWidget(self.scroll, 1)
+        self.rows: dict[str, OptimizerRow] = {}
+        controller.entries_changed.connect(self.rebuild)
+        controller.scene_changed.connect(self.refresh)
+        controller.results_changed.connect(self.refresh_status)
+        controller.step_changed.connect(lambda _: self.refresh_status())
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        holder = QWidget()
+        box = QVBoxLayout(holder)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(6)
+        self.rows = {}
+        for entry in self.controller.scene.optimizers:
+            row = OptimizerRow(self.controller, entry.label)
+            self.rows[entry.label] = row
+            box.addWidget(row)
+        box.addStretch(1)
+        old = self.scroll.takeWidget()
+        if old is not None:
+            old.deleteLater()  # later: a row's own signal may have started this rebuild
+        self.scroll.setWidget(holder)
+        self.refresh_status()
+
+    def refresh(self) -> None:
+        labels = [e.label for e in self.controller.scene.optimizers]
+        if sorted(labels) != sorted(self.rows):
+            self.rebuild()
+            return
+        for row in self.rows.values():
+            row.refresh()
+
+    def refresh_status(self) -> None:
+        for row in self.rows.values():
+            row.refresh_status()
+
+
+class ProblemPanel(QWidget):
+    """The problem's own parameters, the convention, the seed and the starts mode."""
+
+    def __init__(self, controller: Controller) -> None:
+        super().__init__()
+        self.controller = controller
+        self.form = QFormLayout(self)
+        self.form.setContentsMargins(8, 8, 8, 8)
+        self.spins: dict[str, pg.SpinBox] = {}
+        self._problem: str | None = None
+        controller.scene_changed.connect(self.refresh)
+        self.refresh()
+
+    def _build(self) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        ctl = self.controller
+        spec = PROBLEMS[ctl.scene.problem]
+        self.form.addRow(QLabel(f"<b>{ctl.scene.problem.replace('_', ' ').capitalize()}</b>"))
+        self.spins = {}
+        for p in spec.params:
+            spin = spin_for(p, ctl.scene.problem_params.get(p.name, p.default))
+            spin.sigValueChanging.connect(lambda _, v, n=p.name: self._set_param(n, v))
+            self.spins[p.name] = spin
+            self.form.addRow(p.doc or p.name, spin)
+        self.convention = QComboBox()
+        self.convention.addItems(CONVENTIONS)
+        self.convention.setToolTip(
+            "Whose defaults RMSprop and AdaGrad take: optax's or torch.optim's"
+        )
+        self.convention.currentTextChanged.connect(ctl.set_convention)
+        self.form.addRow("convention", self.convention)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setToolTip("Seed of the mini-batches and gradient noise")
+        self.seed.valueChanged.connect(ctl.set_seed)
+        self.form.addRow("seed", self.seed)
+        self.separate = QCheckBox("Separate starts")
+        self.separate.setToolTip("Give every optimizer its own start handle")
+        self.separate.toggled.connect(ctl.set_separate_starts)
+        self.form.addRow(self.separate)
+
+    def _set_param(self, name: str, value: float) -> None:
+        spec = PROBLEMS[self.controller.scene.problem].param(name)
+        assert spec is not None
+        value = spec.coerce(value)
+        if self.controller.scene.problem_params.get(name, spec.default) != value:
+            self.controller.set_problem_param(name, value)
+
+    def refresh(self) -> None:
+        scene = self.controller.scene
+        if scene.problem != self._problem:
+            self._problem = scene.problem
+            self._build()
+        spec = PROBLEMS[scene.problem]
+        for p in spec.params:
+            spin = self.spins[p.name]
+            value = scene.problem_params.get(p.name, p.default)
+            if spin.value() != value:
+                _set_quietly(spin, lambda s=spin, v=value: s.setValue(v))
+        _set_quietly(self.convention, lambda: self.convention.setCurrentText(scene.convention))
+        _set_quietly(self.seed, lambda: self.seed.setValue(scene.seed))
+        _set_quietly(
+            self.separate, lambda: self.separate.setChecked(self.controller.separate_starts)
+        )
+
+
+class PlaybackBar(QWidget):
+    """Reset, step, play/pause, speed, a timeline to scrub, and the step count."""
+
+    def __init__(self, controller: Controller) -> None:
+        super().__init__()
+        self.controller = controller
+        style = self.style()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+
+        def button(icon: QStyle.StandardPixmap, tip: str, slot: Callable[[], None]) -> QToolButton:
+            b = QToolButton()
+            b.setIcon(style.standardIcon(icon))
+            b.setToolTip(tip)
+            b.setAutoRaise(True)
+            b.clicked.connect(slot)
+            layout.addWidget(b)
+            return b
+
+        button(QStyle.StandardPixmap.SP_MediaSkipBackward, "Reset (Home)", controller.reset)
+        button(
+            QStyle.StandardPixmap.SP_MediaSeekBackward,
+            "Step back (Left)",
+            lambda: controller.step_by(-1),
+        )
+        self.play_button = button(
+            QStyle.StandardPixmap.SP_MediaPlay, "Play / pause (Space)", controller.toggle_play
+        )
+        button(
+            QStyle.StandardPixmap.SP_MediaSeekForward,
+            "Step forward (Right)",
+            lambda: controller.step_by(1),
+        )
+        self.speed = QComboBox()
+        for s in SPEEDS:
+            self.speed.addItem(f"{s:g}×", s)
+        self.speed.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed.setToolTip("Playback speed")
+        self.speed.currentIndexChanged.connect(
+            lambda i: controller.set_speed(self.speed.itemData(i))
+        )
+        layout.addWidget(self.speed)
+        self.timeline = QSlider(Qt.Orientation.Horizontal)
+        self.timeline.setToolTip("Scrub through the steps")
+        self.timeline.valueChanged.connect(self._scrub)
+        layout.addWidget(self.timeline, 1)
+        self.readout = QLabel()
+        self.readout.setMinimumWidth(120)
+        layout.addWidget(self.readout)
+        layout.addWidget(QLabel("of"))
+        self.steps = QSpinBox()
+        self.steps.setRange(1, MAX_STEPS)
+        self.steps.setKeyboardTracking(False)
+        self.steps.setToolTip("Number of steps to compute")
+        self.steps.valueChanged.connect(controller.set_steps)
+        layout.addWidget(self.steps)
+        controller.step_changed.connect(self.refresh)
+        controller.scene_changed.connect(lambda: self.refresh(controller.step))
+        controller.playing_changed.connect(self._on_playing)
+        self.refresh(controller.step)
+
+    def _scrub(self, value: int) -> None:
+        self.controller.pause()
+        self.controller.set_step(value)
+
+    def _on_playing(self, playing: bool) -> None:
+        icon = (
+            QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        )
+        self.play_button.setIcon(self.style().standardIcon(icon))
+
+    def refresh(self, step: int) -> None:
+        steps = self.controller.steps
+        _set_quietly(
+            self.timeline, lambda: (self.timeline.setRange(0, steps), self.timeline.setValue(step))
+        )
+        _set_quietly(self.steps, lambda: self.steps.setValue(steps))
+        self.readout.setText(f"step {step}")

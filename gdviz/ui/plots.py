@@ -1,0 +1,190 @@
+"""Loss against step, and the data view (the fitted model moving with playback)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QFont
+
+from gdviz.core.surface import predictions
+from gdviz.ui.controller import Controller
+from gdviz.ui.theme import LIGHT, Theme, entry_color
+
+
+def _style(plot: pg.PlotItem, theme: Theme, title: str, bottom: str, left: str) -> None:
+    font = QFont()
+    font.setPointSize(theme.plot_font_pt - 2)
+    style = {"font-size": f"{theme.plot_font_pt}pt", "color": theme.foreground}
+    plot.setTitle(title, size=f"{theme.plot_font_pt + 1}pt", color=theme.foreground)
+    plot.setLabel("bottom", bottom, **style)
+    plot.setLabel("left", left, **style)
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setTickFont(font)
+        axis.setPen(pg.mkPen(theme.foreground))
+        axis.setTextPen(pg.mkPen(theme.foreground))
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    plot.showGrid(x=True, y=True, alpha=0.25)
+
+
+class LossPlot(pg.PlotWidget):
+    """Full-batch loss of every optimizer against step (log y), with a cursor at the playback step."""
+
+    def __init__(self, controller: Controller, theme: Theme = LIGHT) -> None:
+        super().__init__(background=theme.background)
+        self.controller = controller
+        self.theme = theme
+        self.plot = self.getPlotItem()
+        _style(self.plot, theme, "Loss", "step", "loss")
+        self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("#444444", width=1.5))
+        self.plot.addItem(self.cursor)
+        self.heads = pg.ScatterPlotItem(pxMode=True)
+        self.plot.addItem(self.heads)
+        # PlotDataItem, not PlotCurveItem: only data items follow the plot's log mode.
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self._log: bool | None = None
+        controller.entries_changed.connect(self.rebuild)
+        controller.scene_changed.connect(self._restyle)
+        controller.results_changed.connect(self.update_curves)
+        controller.step_changed.connect(self.update_cursor)
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        for curve in self.curves.values():
+            self.plot.removeItem(curve)
+        self.curves.clear()
+        for i, entry in enumerate(self.controller.scene.optimizers):
+            curve = pg.PlotDataItem(
+                pen=pg.mkPen(entry_color(i, entry.color), width=self.theme.trail_width - 1)
+            )
+            self.plot.addItem(curve)
+            self.curves[entry.label] = curve
+        self.update_curves()
+
+    def _restyle(self) -> None:
+        for i, entry in enumerate(self.controller.scene.optimizers):
+            curve = self.curves.get(entry.label)
+            if curve is not None:
+                curve.setPen(
+                    pg.mkPen(entry_color(i, entry.color), width=self.theme.trail_width - 1)
+                )
+                curve.setVisible(entry.visible)
+
+    def update_curves(self) -> None:
+        results = self.controller.results
+        lows = [float(p.loss.min()) for p in results.values()]
+        log = bool(lows) and min(lows) > 0
+        if log != self._log:
+            self._log = log
+            self.plot.setLogMode(y=log)
+        for entry in self.controller.scene.optimizers:
+            curve = self.curves.get(entry.label)
+            path = results.get(entry.label)
+            if curve is None:
+                continue
+            if path is None:
+                curve.setData([], [])
+                continue
+            end = path.steps if path.diverged_at is None else path.diverged_at - 1
+            curve.setData(np.arange(end + 1), path.loss[: end + 1])
+            curve.setVisible(entry.visible)
+        self.plot.setXRange(0, self.controller.steps, padding=0.02)
+        self.update_cursor(self.controller.step)
+
+    def update_cursor(self, step: int) -> None:
+        self.cursor.setValue(step)
+        spots, brushes = [], []
+        for i, entry in enumerate(self.controller.scene.optimizers):
+            path = self.controller.results.get(entry.label)
+            if path is None or not entry.visible:
+                continue
+            k = min(step, path.steps)
+            loss = float(path.loss[k])
+            spots.append((k, np.log10(loss) if self._log else loss))
+            brushes.append(pg.mkBrush(entry_color(i, entry.color)))
+        if spots:
+            self.heads.setData(
+                pos=np.array(spots), brush=brushes, size=11, pen=pg.mkPen("#FFFFFF", width=1.5)
+            )
+        else:
+            self.heads.setData([])
+
+
+class DataView(pg.PlotWidget):
+    """The data and each optimizer's current model, for problems that fit data."""
+
+    GRID = 120
+
+    def __init__(self, controller: Controller, theme: Theme = LIGHT) -> None:
+        super().__init__(background=theme.background)
+        self.controller = controller
+        self.theme = theme
+        self.plot = self.getPlotItem()
+        _style(self.plot, theme, "Data and fitted model", "x", "y")
+        self.points = pg.ScatterPlotItem(
+            pxMode=True,
+            size=9,
+            brush=pg.mkBrush(90, 90, 90, 150),
+            pen=pg.mkPen(255, 255, 255, 200, width=1),
+        )
+        self.plot.addItem(self.points)
+        self.lines: dict[str, pg.PlotCurveItem] = {}
+        self._xs = np.linspace(0.0, 1.0, self.GRID)
+        controller.entries_changed.connect(self.rebuild)
+        controller.scene_changed.connect(self._on_scene_changed)
+        controller.results_changed.connect(self.update_lines)
+        controller.step_changed.connect(lambda _: self.update_lines())
+        self._data_id: int | None = None
+        self.rebuild()
+
+    @property
+    def applicable(self) -> bool:
+        return self.controller.problem.predict_fn is not None
+
+    def rebuild(self) -> None:
+        for line in self.lines.values():
+            self.plot.removeItem(line)
+        self.lines.clear()
+        for i, entry in enumerate(self.controller.scene.optimizers):
+            line = pg.PlotCurveItem(
+                pen=pg.mkPen(entry_color(i, entry.color), width=self.theme.trail_width)
+            )
+            self.plot.addItem(line)
+            self.lines[entry.label] = line
+        self._on_scene_changed()
+
+    def _on_scene_changed(self) -> None:
+        problem = self.controller.problem
+        for i, entry in enumerate(self.controller.scene.optimizers):
+            line = self.lines.get(entry.label)
+            if line is not None:
+                line.setPen(pg.mkPen(entry_color(i, entry.color), width=self.theme.trail_width))
+        if problem.x is None or problem.y is None or id(problem) == self._data_id:
+            self.update_lines()
+            return
+        self._data_id = id(problem)
+        self.points.setData(problem.x, problem.y)
+        lo, hi = float(problem.x.min()), float(problem.x.max())
+        pad = 0.05 * (hi - lo)
+        self._xs = np.linspace(lo - pad, hi + pad, self.GRID)
+        ylo, yhi = float(problem.y.min()), float(problem.y.max())
+        ypad = 0.15 * (yhi - ylo)
+        self.plot.setRange(xRange=(lo - pad, hi + pad), yRange=(ylo - ypad, yhi + ypad), padding=0)
+        self.update_lines()
+
+    def update_lines(self) -> None:
+        if not self.applicable:
+            return
+        ctl = self.controller
+        shown = [(e, ctl.results[e.label]) for e in ctl.scene.optimizers if e.label in ctl.results]
+        if not shown:
+            for line in self.lines.values():
+                line.setData([], [])
+            return
+        params = np.array([path.params[min(ctl.step, path.steps)] for _, path in shown])
+        ys = predictions(ctl.problem, params, self._xs)
+        for (entry, _), y in zip(shown, ys, strict=True):
+            line = self.lines[entry.label]
+            line.setData(self._xs, y)
+            line.setVisible(entry.visible)

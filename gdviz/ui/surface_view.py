@@ -1,0 +1,307 @@
+"""The 2-D surface view: heatmap, contours, minima, trails with their heads, start handles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont
+
+from gdviz.core import surface
+from gdviz.core.problems import Rect
+from gdviz.core.surface import loss_and_grad_at
+from gdviz.ui.controller import Controller
+from gdviz.ui.items import Trail, colour_values, contour_lines
+from gdviz.ui.theme import LIGHT, Theme, entry_color
+
+RESOLUTION = 384
+"""Heatmap grid points per axis: computed again for the visible rectangle after a zoom."""
+
+CONTOUR_STRIDE = 3
+"""Contours come from every third grid point: marching squares in Python is the slow part."""
+
+CONTOUR_LEVELS = 12
+
+
+class SurfaceView(pg.PlotWidget):
+    """The loss surface over the two parameters, with everything drawn on it.
+
+    Signals:
+      hovered(str): a readout of the parameters and loss under the cursor ("" when outside).
+    """
+
+    hovered = Signal(str)
+
+    def __init__(self, controller: Controller, theme: Theme = LIGHT) -> None:
+        super().__init__(background=theme.background)
+        self.controller = controller
+        self.theme = theme
+        self.plot = self.getPlotItem()
+        self.plot.setMenuEnabled(False)
+        self.plot.showGrid(x=False, y=False)
+        self.plot.hideButtons()
+        self.vb = self.plot.getViewBox()
+        self.vb.setDefaultPadding(0.0)
+
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setZValue(-10)
+        self.plot.addItem(self.image)
+        lut = theme.surface_lut()
+        cmap = pg.ColorMap(np.linspace(0, 1, len(lut)), lut)
+        self.image.setLookupTable(lut)
+        self.colorbar = pg.ColorBarItem(
+            colorMap=cmap, interactive=False, width=18, colorMapMenu=False
+        )
+        self.colorbar.setImageItem(self.image, insert_in=self.plot)
+        self.contours = pg.PlotCurveItem(
+            pen=pg.mkPen(QColor(*theme.contour_color), width=1.2), connect="finite"
+        )
+        self.contours.setZValue(-5)
+        self.plot.addItem(self.contours)
+
+        self.minima = pg.ScatterPlotItem(pxMode=True)
+        self.minima.setZValue(20)
+        self.plot.addItem(self.minima)
+        self.heads = pg.ScatterPlotItem(pxMode=True)
+        self.heads.setZValue(30)
+        self.plot.addItem(self.heads)
+        # Bottom left: paths run from a start towards a minimum, so a corner is the least likely
+        # place to hide one; the legend can be dragged elsewhere.
+        self.legend = pg.LegendItem(
+            offset=(12, -12),
+            labelTextSize=f"{theme.plot_font_pt - 1}pt",
+            labelTextColor=theme.foreground,
+            brush=pg.mkBrush(255, 255, 255, 225),
+            pen=pg.mkPen(120, 120, 120),
+        )
+        self.legend.setParentItem(self.vb)
+
+        self.trails: dict[str, Trail] = {}
+        self.handles: dict[str | None, pg.TargetItem] = {}
+        self._surface_rect: Rect | None = None
+        self._dragging = False
+
+        self._style_axes()
+        self._surface_timer = QTimer(self, singleShot=True, interval=150)
+        self._surface_timer.timeout.connect(self.refresh_surface)
+        self.vb.sigRangeChangedManually.connect(lambda *_: self._surface_timer.start())
+        self.vb.sigResized.connect(lambda *_: self._surface_timer.start())
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+
+        controller.entries_changed.connect(self.rebuild)
+        controller.scene_changed.connect(self._on_scene_changed)
+        controller.results_changed.connect(self.update_paths)
+        controller.step_changed.connect(lambda _: self.update_paths())
+        self._problem_key: object = None
+        self.rebuild()
+        self.fit_view()
+
+    # --- building -------------------------------------------------------------------------------
+
+    def _style_axes(self) -> None:
+        font = QFont()
+        font.setPointSize(self.theme.plot_font_pt)
+        for name in ("left", "bottom"):
+            axis = self.plot.getAxis(name)
+            axis.setTickFont(font)
+            axis.setPen(pg.mkPen(self.theme.foreground))
+            axis.setTextPen(pg.mkPen(self.theme.foreground))
+
+    def _label_axes(self) -> None:
+        names = self.controller.problem.axis_names
+        style = {"font-size": f"{self.theme.plot_font_pt + 2}pt", "color": self.theme.foreground}
+        self.plot.setLabel("bottom", names[0], **style)
+        self.plot.setLabel("left", names[1], **style)
+
+    def rebuild(self) -> None:
+        """Make the per-entry items again (entries were added, removed or replaced)."""
+        for trail in self.trails.values():
+            trail.remove(self.plot)
+        self.trails.clear()
+        self.legend.clear()
+        for i, entry in enumerate(self.controller.scene.optimizers):
+            trail = Trail(self.plot, entry_color(i, entry.color), self.theme, entry.label)
+            self.trails[entry.label] = trail
+            self.legend.addItem(trail.line, entry.label)
+        self._sync_handles()
+        self._draw_minima()
+        self._label_axes()
+        self.update_paths()
+
+    def _on_scene_changed(self) -> None:
+        scene = self.controller.scene
+        key = (scene.problem, tuple(sorted(scene.problem_params.items())))
+        if key != self._problem_key:
+            first = self._problem_key is None or key[0] != self._problem_key[0]  # type: ignore[index]
+            self._problem_key = key
+            self._draw_minima()
+            self._label_axes()
+            if first:
+                self.fit_view()
+            else:
+                self.refresh_surface()
+        # Colours and labels can change without new entries: restyle in place.
+        for i, entry in enumerate(scene.optimizers):
+            trail = self.trails.get(entry.label)
+            if trail is not None:
+                trail.line.setPen(
+                    pg.mkPen(
+                        entry_color(i, entry.color),
+                        width=self.theme.trail_width,
+                        cap=Qt.PenCapStyle.RoundCap,
+                    )
+                )
+        self._sync_handles()
+
+    def _draw_minima(self) -> None:
+        spots = []
+        for m in self.controller.problem.minima:
+            glob = m.kind == "global"
+            spots.append(
+                {
+                    "pos": m.point,
+                    "symbol": "star" if glob else "t",
+                    "size": 22 if glob else 18,
+                    "brush": pg.mkBrush("#FFFFFF" if glob else "#FFFFFF00"),
+                    "pen": pg.mkPen("#111111", width=2.2),
+                    "data": m.kind,
+                }
+            )
+        self.minima.setData(spots)
+
+    def _sync_handles(self) -> None:
+        """One shared handle, or one per entry in "separate starts" mode."""
+        scene = self.controller.scene
+        wanted: dict[str | None, tuple[tuple[float, float], str]] = {}
+        if self.controller.separate_starts:
+            for i, e in enumerate(scene.optimizers):
+                wanted[e.label] = (scene.start_of(e), entry_color(i, e.color))
+        else:
+            wanted[None] = (scene.start, "#111111")
+        for key in list(self.handles):
+            if key not in wanted:
+                self.plot.removeItem(self.handles.pop(key))
+        for key, (pos, color) in wanted.items():
+            handle = self.handles.get(key)
+            if handle is None:
+                handle = pg.TargetItem(
+                    pos=pos,
+                    size=self.theme.handle_size,
+                    symbol="o",
+                    pen=pg.mkPen(color, width=3),
+                    hoverPen=pg.mkPen(color, width=5),
+                    brush=pg.mkBrush(255, 255, 255, 170),
+                    hoverBrush=pg.mkBrush(255, 255, 255, 230),
+                )
+                handle.setZValue(40)
+                handle.setToolTip("Drag to move the start")
+                handle.sigPositionChanged.connect(lambda h, k=key: self._on_handle_moved(k, h))
+                self.plot.addItem(handle)
+                self.handles[key] = handle
+            elif not self._dragging:
+                current = handle.pos()
+                if (current.x(), current.y()) != pos:
+                    handle.blockSignals(True)
+                    handle.setPos(QPointF(*pos))
+                    handle.blockSignals(False)
+                handle.pen = pg.mkPen(color, width=3)
+                handle.currentPen = handle.pen
+                handle.update()
+
+    # --- drawing --------------------------------------------------------------------------------
+
+    def fit_view(self) -> None:
+        """Show the scene's view rectangle (or the problem's default)."""
+        (x0, x1), (y0, y1) = self.controller.scene.view_rect()
+        self.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
+        self.refresh_surface()
+
+    def visible_rect(self) -> Rect:
+        (x0, x1), (y0, y1) = self.vb.viewRange()
+        return ((float(x0), float(x1)), (float(y0), float(y1)))
+
+    def refresh_surface(self) -> None:
+        """Evaluate the loss on the visible rectangle at full resolution and draw it."""
+        rect = self.visible_rect()
+        s = surface(self.controller.problem, rect, RESOLUTION)
+        values, logarithmic = colour_values(s.loss)
+        lo, hi = float(np.percentile(values, 0.5)), float(np.percentile(values, 99.5))
+        if hi <= lo:
+            hi = lo + 1.0
+        (x0, x1), (y0, y1) = rect
+        self.image.setImage(values, autoLevels=False)
+        self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+        self.colorbar.setLevels((lo, hi))
+        self.colorbar.setLabel("right", "log₁₀ loss" if logarithmic else "loss")
+        k = CONTOUR_STRIDE
+        levels = np.linspace(lo, hi, CONTOUR_LEVELS + 2)[1:-1]
+        self.contours.setData(*contour_lines(values[::k, ::k], s.xs[::k], s.ys[::k], levels))
+        self._surface_rect = rect
+
+    def update_paths(self) -> None:
+        """Draw every trail up to the playback step, and the heads."""
+        ctl = self.controller
+        step = ctl.step
+        positions, brushes = [], []
+        for i, entry in enumerate(ctl.scene.optimizers):
+            trail = self.trails.get(entry.label)
+            path = ctl.results.get(entry.label)
+            if trail is None:
+                continue
+            visible = entry.visible and path is not None
+            trail.set_visible(visible)
+            if not visible:
+                continue
+            k = min(step, path.steps)
+            trail.set_points(path.params[: k + 1])
+            positions.append(path.params[k])
+            brushes.append(pg.mkBrush(entry_color(i, entry.color)))
+        if positions:
+            self.heads.setData(
+                pos=np.array(positions),
+                brush=brushes,
+                size=self.theme.head_size,
+                pen=pg.mkPen("#FFFFFF", width=2.5),
+            )
+        else:
+            self.heads.setData([])
+
+    # --- input ----------------------------------------------------------------------------------
+
+    def _on_handle_moved(self, key: str | None, handle: pg.TargetItem) -> None:
+        pos = handle.pos()
+        xy = (float(pos.x()), float(pos.y()))
+        self._dragging = True
+        try:
+            if key is None:
+                self.controller.set_start(xy)
+            else:
+                self.controller.set_entry_start(key, xy)
+        finally:
+            self._dragging = False
+
+    def _on_mouse_clicked(self, event) -> None:  # noqa: ANN001 (pyqtgraph's MouseClickEvent)
+        if event.button() != Qt.MouseButton.LeftButton or event.double():
+            return
+        for item in self.scene().items(event.scenePos()):
+            if isinstance(item, pg.TargetItem):
+                return
+        if not self.plot.sceneBoundingRect().contains(event.scenePos()):
+            return
+        p = self.vb.mapSceneToView(event.scenePos())
+        (x0, x1), (y0, y1) = self.visible_rect()
+        if not (x0 <= p.x() <= x1 and y0 <= p.y() <= y1):
+            return
+        if self.controller.separate_starts:
+            return  # which handle would it move? Drag the one you mean.
+        self.controller.set_start((p.x(), p.y()))
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        if not self.vb.sceneBoundingRect().contains(scene_pos):
+            self.hovered.emit("")
+            return
+        p = self.vb.mapSceneToView(scene_pos)
+        loss, _ = loss_and_grad_at(self.controller.problem, np.array([p.x(), p.y()]))
+        a, b = self.controller.problem.axis_names
+        self.hovered.emit(f"{a} = {p.x():.4g}    {b} = {p.y():.4g}    loss = {float(loss[0]):.5g}")
