@@ -1,9 +1,10 @@
 """What an optimizer is doing at a step, in words a class understands.
 
-``converging`` (still moving), ``converged`` (settled at the lowest known loss), ``stuck``
+``converging`` (the loss still falls), ``converged`` (at the lowest known loss), ``hovering``
+(within 2% of the way from the minimum but still moving: SGD's noise floor), ``stuck``
 (settled where the gradient vanishes but the loss is above the best known: a local minimum or
-another stationary point), ``stalled`` (barely moving although the gradient is not small: steps
-shrank, as AdaGrad's do), ``diverged`` (a step blew up; the path stops there).
+another stationary point), ``stalled`` (the loss has almost stopped falling although the gradient
+is not small: the steps shrank, as AdaGrad's do), ``diverged`` (a step blew up; the path stops).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from gdviz.core.problems import Problem
 from gdviz.core.simulate import Trajectory
 from gdviz.core.surface import loss_and_grad_at
 
-Kind = Literal["converging", "converged", "stuck", "stalled", "diverged"]
+Kind = Literal["converging", "converged", "hovering", "stuck", "stalled", "diverged"]
 
 WINDOW = 20
 """Steps looked back over to decide whether a path has settled."""
@@ -44,21 +45,41 @@ def classify(path: Trajectory, problem: Problem, step: int, scale: float) -> Sta
     if step < WINDOW:
         return Status("converging", "converging")
     here = path.params[step]
-    moved = np.abs(path.params[step - WINDOW : step + 1] - here).max()
-    if moved > 1e-4 * scale:
-        return Status("converging", "converging")
-
     best = problem.best_loss
-    start_loss = float(path.loss[0])
     loss = float(path.loss[step])
-    tolerance = 1e-4 * max(abs(start_loss - (best if best is not None else loss)), 1e-12)
-    if best is not None and loss - best <= tolerance:
+    reference = best if best is not None else float(path.loss[: step + 1].min())
+    height = max(abs(float(path.loss[0]) - reference), 1e-12)  # how far it had to go
+    gap = loss - reference
+    if best is not None and gap <= 1e-4 * height:
         return Status("converged", "converged")
+
+    moved = float(np.abs(path.params[step - WINDOW : step + 1] - here).max())
+    settled = moved < 1e-4 * scale
+    near = any(
+        np.linalg.norm(here - np.asarray(m.point)) <= 0.05 * scale
+        for m in problem.minima
+        if m.kind == "global"
+    )
+    if near and gap <= 0.02 * height and not settled:
+        # SGD's noise floor, or a constant step size rocking around the bottom.
+        return Status("hovering", "hovering near the minimum")
+    if step < 2 * WINDOW and not settled:
+        return Status("converging", "converging")
+    # Mean loss of the last window against the one before: robust to a stochastic path's noise.
+    dropped = float(path.loss[step - 2 * WINDOW : step - WINDOW].mean()) - float(
+        path.loss[step - WINDOW : step].mean()
+    )
+    # At this pace, closing the gap would take more than twice the steps taken so far.
+    crawling = gap * WINDOW > 2 * step * max(dropped, 0.0)
+    if not (settled or crawling):
+        return Status("converging", "converging")
 
     _, grads = loss_and_grad_at(problem, np.stack([path.params[0], here]))
     start_grad, grad = (float(np.linalg.norm(g)) for g in grads)
     if grad > 1e-3 * max(start_grad, 1e-12):
         return Status("stalled", "stalled: steps too small")
+    if not settled:
+        return Status("converging", "converging")
     for m in problem.minima:
         if m.kind == "local" and np.linalg.norm(here - np.asarray(m.point)) < 1e-2 * scale:
             return Status("stuck", "stuck in a local minimum")

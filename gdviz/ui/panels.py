@@ -39,6 +39,7 @@ from gdviz.core.scene import MAX_STEPS, OptimizerEntry
 from gdviz.core.specs import ParamSpec
 from gdviz.core.status import classify
 from gdviz.ui.controller import SPEEDS, Controller
+from gdviz.ui.rate import Throttle
 from gdviz.ui.theme import entry_color
 
 SYMBOLS = {
@@ -55,6 +56,7 @@ SYMBOLS = {
 STATUS_COLORS = {
     "converging": "#555555",
     "converged": "#009E73",
+    "hovering": "#0072B2",
     "stuck": "#D55E00",
     "stalled": "#B07800",
     "diverged": "#C00000",
@@ -229,9 +231,9 @@ class OptimizerRow(QFrame):
         entry: OptimizerEntry = scene.entry(self.label)
         values = entry.resolved_hyperparams(scene.convention)
         _set_quietly(self.visible_box, lambda: self.visible_box.setChecked(entry.visible))
-        self.color_button.setStyleSheet(
-            f"background: {self._color()}; border: 2px solid #333; border-radius: 4px;"
-        )
+        sheet = f"background: {self._color()}; border: 2px solid #333; border-radius: 4px;"
+        if self.color_button.styleSheet() != sheet:  # restyling costs a re-polish
+            self.color_button.setStyleSheet(sheet)
         if not self.name_edit.hasFocus():
             self.name_edit.setText(entry.label)
         for name, spin in self.spins.items():
@@ -277,8 +279,9 @@ class OptimizerPanel(QWidget):
         self.rows: dict[str, OptimizerRow] = {}
         controller.entries_changed.connect(self.rebuild)
         controller.scene_changed.connect(self.refresh)
-        controller.results_changed.connect(self.refresh_status)
-        controller.step_changed.connect(lambda _: self.refresh_status())
+        self.throttle = Throttle(self.refresh_status, parent=self)
+        controller.results_changed.connect(self.throttle)
+        controller.step_changed.connect(lambda _: self.throttle())
         self.rebuild()
 
     def rebuild(self) -> None:

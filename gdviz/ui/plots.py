@@ -8,6 +8,8 @@ from PySide6.QtGui import QFont
 
 from gdviz.core.surface import predictions
 from gdviz.ui.controller import Controller
+from gdviz.ui.items import cache_axes, cache_static, set_pen_color
+from gdviz.ui.rate import Throttle
 from gdviz.ui.theme import LIGHT, Theme, entry_color
 
 
@@ -26,6 +28,7 @@ def _style(plot: pg.PlotItem, theme: Theme, title: str, bottom: str, left: str) 
     plot.setMenuEnabled(False)
     plot.hideButtons()
     plot.showGrid(x=True, y=True, alpha=0.25)
+    cache_axes(plot)
 
 
 class LossPlot(pg.PlotWidget):
@@ -37,27 +40,33 @@ class LossPlot(pg.PlotWidget):
         self.theme = theme
         self.plot = self.getPlotItem()
         _style(self.plot, theme, "Loss", "step", "loss")
+        # The moving parts ignore bounds: otherwise every frame re-runs auto-range, which changes
+        # the view transform and throws away every cached curve (a 5x slower frame).
         self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("#444444", width=1.5))
-        self.plot.addItem(self.cursor)
+        self.plot.addItem(self.cursor, ignoreBounds=True)
         self.heads = pg.ScatterPlotItem(pxMode=True)
-        self.plot.addItem(self.heads)
+        self.plot.addItem(self.heads, ignoreBounds=True)
         # PlotDataItem, not PlotCurveItem: only data items follow the plot's log mode.
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._log: bool | None = None
+        self._layout_changed = True
         controller.entries_changed.connect(self.rebuild)
         controller.scene_changed.connect(self._restyle)
-        controller.results_changed.connect(self.update_curves)
+        self.throttle = Throttle(self.update_curves, parent=self)
+        controller.results_changed.connect(self.throttle)
         controller.step_changed.connect(self.update_cursor)
         self.rebuild()
 
     def rebuild(self) -> None:
+        self._layout_changed = True
         for curve in self.curves.values():
             self.plot.removeItem(curve)
         self.curves.clear()
         for i, entry in enumerate(self.controller.scene.optimizers):
             curve = pg.PlotDataItem(
-                pen=pg.mkPen(entry_color(i, entry.color), width=self.theme.trail_width - 1)
+                pen=pg.mkPen(entry_color(i, entry.color), width=self.theme.trail_width - 1.5)
             )
+            cache_static(curve.curve)  # still during playback: only the cursor and heads move
             self.plot.addItem(curve)
             self.curves[entry.label] = curve
         self.update_curves()
@@ -66,10 +75,9 @@ class LossPlot(pg.PlotWidget):
         for i, entry in enumerate(self.controller.scene.optimizers):
             curve = self.curves.get(entry.label)
             if curve is not None:
-                curve.setPen(
-                    pg.mkPen(entry_color(i, entry.color), width=self.theme.trail_width - 1)
-                )
-                curve.setVisible(entry.visible)
+                set_pen_color(curve, entry_color(i, entry.color), self.theme.trail_width - 1.5)
+                if curve.isVisible() != entry.visible:
+                    curve.setVisible(entry.visible)
 
     def update_curves(self) -> None:
         results = self.controller.results
@@ -77,6 +85,7 @@ class LossPlot(pg.PlotWidget):
         log = bool(lows) and min(lows) > 0
         if log != self._log:
             self._log = log
+            self._layout_changed = True
             self.plot.setLogMode(y=log)
         for entry in self.controller.scene.optimizers:
             curve = self.curves.get(entry.label)
@@ -89,7 +98,25 @@ class LossPlot(pg.PlotWidget):
             end = path.steps if path.diverged_at is None else path.diverged_at - 1
             curve.setData(np.arange(end + 1), path.loss[: end + 1])
             curve.setVisible(entry.visible)
+        # Ranges are set here, not by auto-range, and only when the data leave them or fill
+        # less than half: every range change costs pyqtgraph a second paint, and a drag moves
+        # the curves a little on every mouse move.
         self.plot.setXRange(0, self.controller.steps, padding=0.02)
+        shown = [
+            p.loss
+            for e in self.controller.scene.optimizers
+            if e.visible and (p := results.get(e.label)) is not None
+        ]
+        if shown:
+            low = min(float(v.min()) for v in shown)
+            high = max(float(v.max()) for v in shown)
+            if log:
+                low, high = float(np.log10(low)), float(np.log10(high))
+            (y0, y1) = self.plot.getViewBox().viewRange()[1]
+            span = max(high - low, 1e-9)
+            if self._layout_changed or low < y0 or high > y1 or (y1 - y0) > 2.0 * span:
+                self._layout_changed = False
+                self.plot.setYRange(low - 0.05 * span, high + 0.05 * span, padding=0)
         self.update_cursor(self.controller.step)
 
     def update_cursor(self, step: int) -> None:
@@ -128,12 +155,14 @@ class DataView(pg.PlotWidget):
             brush=pg.mkBrush(90, 90, 90, 150),
             pen=pg.mkPen(255, 255, 255, 200, width=1),
         )
+        cache_static(self.points)
         self.plot.addItem(self.points)
         self.lines: dict[str, pg.PlotCurveItem] = {}
         self._xs = np.linspace(0.0, 1.0, self.GRID)
         controller.entries_changed.connect(self.rebuild)
         controller.scene_changed.connect(self._on_scene_changed)
-        controller.results_changed.connect(self.update_lines)
+        self.throttle = Throttle(self.update_lines, parent=self)
+        controller.results_changed.connect(self.throttle)
         controller.step_changed.connect(lambda _: self.update_lines())
         self._data_id: int | None = None
         self.rebuild()
@@ -159,10 +188,9 @@ class DataView(pg.PlotWidget):
         for i, entry in enumerate(self.controller.scene.optimizers):
             line = self.lines.get(entry.label)
             if line is not None:
-                line.setPen(pg.mkPen(entry_color(i, entry.color), width=self.theme.trail_width))
+                set_pen_color(line, entry_color(i, entry.color), self.theme.trail_width)
         if problem.x is None or problem.y is None or id(problem) == self._data_id:
-            self.update_lines()
-            return
+            return  # the lines follow results_changed
         self._data_id = id(problem)
         self.points.setData(problem.x, problem.y)
         lo, hi = float(problem.x.min()), float(problem.x.max())

@@ -11,14 +11,14 @@ from gdviz.core import surface
 from gdviz.core.problems import Rect
 from gdviz.core.surface import loss_and_grad_at
 from gdviz.ui.controller import Controller
-from gdviz.ui.items import Trail, colour_values, contour_lines
+from gdviz.ui.items import Trail, cache_axes, cache_static, colour_values, contour_lines
 from gdviz.ui.theme import LIGHT, Theme, entry_color
 
-RESOLUTION = 384
+RESOLUTION = 512
 """Heatmap grid points per axis: computed again for the visible rectangle after a zoom."""
 
-CONTOUR_STRIDE = 3
-"""Contours come from every third grid point: marching squares in Python is the slow part."""
+CONTOUR_STRIDE = 4
+"""Contours come from every fourth grid point: marching squares in Python is the slow part."""
 
 CONTOUR_LEVELS = 12
 
@@ -82,6 +82,8 @@ class SurfaceView(pg.PlotWidget):
         self._dragging = False
 
         self._style_axes()
+        cache_axes(self.plot)
+        cache_static(self.image, self.contours, self.minima, self.legend, self.colorbar)
         self._surface_timer = QTimer(self, singleShot=True, interval=150)
         self._surface_timer.timeout.connect(self.refresh_surface)
         self.vb.sigRangeChangedManually.connect(lambda *_: self._surface_timer.start())
@@ -141,17 +143,11 @@ class SurfaceView(pg.PlotWidget):
                 self.fit_view()
             else:
                 self.refresh_surface()
-        # Colours and labels can change without new entries: restyle in place.
+        # Colours can change without new entries: restyle in place.
         for i, entry in enumerate(scene.optimizers):
             trail = self.trails.get(entry.label)
             if trail is not None:
-                trail.line.setPen(
-                    pg.mkPen(
-                        entry_color(i, entry.color),
-                        width=self.theme.trail_width,
-                        cap=Qt.PenCapStyle.RoundCap,
-                    )
-                )
+                trail.set_color(entry_color(i, entry.color))
         self._sync_handles()
 
     def _draw_minima(self) -> None:
@@ -243,6 +239,8 @@ class SurfaceView(pg.PlotWidget):
         """Draw every trail up to the playback step, and the heads."""
         ctl = self.controller
         step = ctl.step
+        px, py = self.vb.viewPixelSize()
+        spacing = 0.5 * min(px, py)  # half a pixel: thinning is invisible
         positions, brushes = [], []
         for i, entry in enumerate(ctl.scene.optimizers):
             trail = self.trails.get(entry.label)
@@ -254,7 +252,7 @@ class SurfaceView(pg.PlotWidget):
             if not visible:
                 continue
             k = min(step, path.steps)
-            trail.set_points(path.params[: k + 1])
+            trail.set_points(path.params[: k + 1], spacing)
             positions.append(path.params[k])
             brushes.append(pg.mkBrush(entry_color(i, entry.color)))
         if positions:

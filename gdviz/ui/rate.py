@@ -1,0 +1,44 @@
+"""Rate limiting for the secondary views while a start point is dragged."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QTimer
+
+
+class Throttle(QObject):
+    """Run ``fn`` at most once per ``interval_ms``; a call inside the interval runs at its end.
+
+    The surface follows a drag on every mouse move; the loss plot, the data view and the status
+    lines follow at 20 Hz, which the eye cannot tell apart during a drag and which keeps a drag
+    inside one 60 Hz frame. The last call always runs, so the views never stay stale.
+    """
+
+    def __init__(
+        self, fn: Callable[[], None], interval_ms: int = 50, parent: QObject | None = None
+    ):
+        super().__init__(parent)
+        self._fn = fn
+        self._interval = interval_ms / 1000.0
+        self._last = -1e9
+        self._timer = QTimer(self, singleShot=True)
+        self._timer.timeout.connect(self._run)
+
+    def __call__(self) -> None:
+        wait = self._last + self._interval - time.perf_counter()
+        if wait <= 0:
+            self._run()
+        elif not self._timer.isActive():
+            self._timer.start(int(wait * 1000) + 1)
+
+    def flush(self) -> None:
+        """Run now if a call is waiting (tests, screenshots)."""
+        if self._timer.isActive():
+            self._timer.stop()
+            self._run()
+
+    def _run(self) -> None:
+        self._last = time.perf_counter()
+        self._fn()

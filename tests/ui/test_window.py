@@ -1,0 +1,194 @@
+"""The window, driven as a user drives it: mouse, keys, spin boxes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtWidgets import QMessageBox
+
+
+def _widget_point(view, x: float, y: float) -> QPoint:  # noqa: ANN001
+    scene_pt = view.vb.mapViewToScene(QPointF(x, y))
+    return view.mapFromScene(scene_pt)
+
+
+def _trail(window, label: str) -> np.ndarray:  # noqa: ANN001
+    x, y = window.surface.trails[label].line.getData()
+    return np.column_stack([x, y])
+
+
+def test_dragging_the_handle_moves_the_start_and_every_path(window, qtbot) -> None:  # noqa: ANN001
+    view = window.surface
+    ctl = window.controller
+    before = {k: _trail(window, k) for k in view.trails}
+    x0, y0 = ctl.scene.start
+    start = _widget_point(view, x0, y0)
+    end = _widget_point(view, x0 + 1.5, y0 - 1.0)
+    vp = view.viewport()
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=start)
+    for t in np.linspace(0.2, 1.0, 5):
+        qtbot.mouseMove(
+            vp,
+            QPoint(
+                int(start.x() + t * (end.x() - start.x())),
+                int(start.y() + t * (end.y() - start.y())),
+            ),
+        )
+        qtbot.wait(15)
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=end)
+    new_start = np.array(ctl.scene.start)
+    handle = view.handles[None].pos()
+    assert np.allclose(new_start, (handle.x(), handle.y()))
+    # Synthetic moves start pyqtgraph's drag a few pixels late, so the handle lands near the
+    # pointer, not on it; the drag moved it most of the way.
+    assert np.allclose(new_start, (x0 + 1.5, y0 - 1.0), atol=0.3)
+    for label, old in before.items():
+        trail = _trail(window, label)
+        assert np.allclose(trail[0], new_start)  # every path starts at the handle
+        assert not np.array_equal(trail, old)
+
+
+def test_clicking_empty_surface_moves_the_start(window, qtbot) -> None:  # noqa: ANN001
+    point = _widget_point(window.surface, 4.0, -2.0)
+    qtbot.mouseClick(window.surface.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert np.allclose(window.controller.scene.start, (4.0, -2.0), atol=0.05)
+    assert np.allclose(window.controller.results["Adam"].params[0], window.controller.scene.start)
+
+
+def test_a_hyperparameter_edit_changes_that_curve_only(window) -> None:  # noqa: ANN001
+    before = {k: _trail(window, k) for k in window.surface.trails}
+    row = window.optimizers.rows["Adam"]
+    row.spins["learning_rate"].setValue(0.02)
+    assert window.controller.scene.entry("Adam").hyperparams["learning_rate"] == pytest.approx(0.02)
+    for label, old in before.items():
+        changed = not np.array_equal(_trail(window, label), old)
+        assert changed == (label == "Adam"), label
+
+
+def test_the_learning_rate_slider_is_logarithmic(window) -> None:  # noqa: ANN001
+    row = window.optimizers.rows["Momentum"]
+    row.slider.setValue(row.slider.maximum() // 2)  # the middle of [1e-5, 10] in log10
+    lr = window.controller.scene.entry("Momentum").hyperparams["learning_rate"]
+    assert lr == pytest.approx(10**-2, rel=0.02)
+    assert row.spins["learning_rate"].value() == pytest.approx(lr)
+
+
+def test_add_duplicate_remove_entries(window) -> None:  # noqa: ANN001
+    ctl = window.controller
+    label = ctl.duplicate_entry("Adam")
+    assert label == "Adam 2" and label in window.optimizers.rows and label in window.surface.trails
+    window.optimizers.rows[label].spins["learning_rate"].setValue(0.5)
+    assert not np.array_equal(ctl.results["Adam"].params, ctl.results["Adam 2"].params)
+    added = ctl.add_entry("rmsprop")
+    assert added in ctl.results
+    ctl.remove_entry("Adam 2")
+    assert "Adam 2" not in window.surface.trails and "Adam 2" not in ctl.results
+    assert [e.label for e in ctl.scene.optimizers][-1] == added
+
+
+def test_play_step_scrub_and_reset(window, qtbot) -> None:  # noqa: ANN001
+    ctl = window.controller
+    ctl.reset()
+    assert ctl.step == 0
+    ctl.play()
+    qtbot.waitUntil(lambda: ctl.step > 5, timeout=3000)
+    ctl.pause()
+    k = ctl.step
+    # Playback only moves an index: the arrays are the same objects.
+    results = ctl.results
+    window.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    assert ctl.step == k + 1 and ctl.results is results
+    qtbot.keyClick(window, Qt.Key.Key_Left)
+    qtbot.keyClick(window, Qt.Key.Key_Left)
+    assert ctl.step == k - 1
+    window.playback.timeline.setValue(123)
+    assert ctl.step == 123
+    assert len(_trail(window, "Batch GD")) <= 124
+    qtbot.keyClick(window, Qt.Key.Key_Home)
+    assert ctl.step == 0
+    ctl.advance(1.0)  # one second at 1x
+    assert ctl.step == 30
+
+
+def test_changing_the_step_count_recomputes(window) -> None:  # noqa: ANN001
+    window.playback.steps.setValue(120)
+    assert window.controller.results["Adam"].params.shape == (121, 2)
+    assert window.playback.timeline.maximum() == 120
+
+
+def test_a_scene_that_fails_to_load_shows_the_message_and_keeps_the_scene(
+    window, tmp_path, monkeypatch
+) -> None:  # noqa: ANN001
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[problem]\nname = "beale"\n[[optimizer]]\nname = "adam"\nmomentum = 3\n')
+    scene = window.controller.scene
+    assert not window.controller.load(str(bad))
+    assert len(shown) == 1 and "optimizer[0].momentum" in shown[0] and "bad.toml" in shown[0]
+    assert window.controller.scene is scene
+
+
+def test_a_diverging_optimizer_says_so_and_its_trail_stops(window) -> None:  # noqa: ANN001
+    ctl = window.controller
+    ctl.set_hyperparam("Batch GD", "learning_rate", 2.0)
+    path = ctl.results["Batch GD"]
+    assert path.diverged_at is not None
+    window.optimizers.throttle.flush()
+    assert (
+        f"diverged at step {path.diverged_at}" in window.optimizers.rows["Batch GD"].status.text()
+    )
+    trail = _trail(window, "Batch GD")
+    assert np.all(np.isfinite(trail))
+    assert np.abs(trail).max() < 1e6
+    # The others are untouched and still converge.
+    assert "converged" in window.optimizers.rows["Adam"].status.text()
+
+
+def test_separate_starts_give_each_optimizer_a_handle(window) -> None:  # noqa: ANN001
+    ctl = window.controller
+    window.problem_panel.separate.setChecked(True)
+    assert set(window.surface.handles) == {e.label for e in ctl.scene.optimizers}
+    window.surface.handles["Adam"].setPos(QPointF(5.0, 5.0))
+    assert ctl.scene.entry("Adam").start == (5.0, 5.0)
+    assert np.allclose(ctl.results["Adam"].params[0], (5.0, 5.0))
+    assert not np.allclose(ctl.results["Nesterov"].params[0], (5.0, 5.0))
+    window.problem_panel.separate.setChecked(False)
+    assert set(window.surface.handles) == {None}
+
+
+def test_problem_parameters_are_editable(window) -> None:  # noqa: ANN001
+    ctl = window.controller
+    old = ctl.problem.x.copy()
+    window.problem_panel.spins["data_seed"].setValue(5)
+    assert ctl.scene.problem_params["data_seed"] == 5
+    assert not np.array_equal(ctl.problem.x, old)
+    window.problem_panel.spins["n"].setValue(10)  # below the mini-batch of 16
+    assert ctl.scene.entry("Mini-batch GD (16)").batch_size == 10
+
+
+def test_hover_reads_out_parameters_and_loss(window, qtbot) -> None:  # noqa: ANN001
+    texts: list[str] = []
+    window.surface.hovered.connect(texts.append)
+    qtbot.mouseMove(window.surface.viewport(), _widget_point(window.surface, 2.0, 1.0))
+    assert texts and texts[-1].startswith("m = 2") and "loss = " in texts[-1]
+
+
+def test_switching_scenes_from_the_drop_down(window) -> None:  # noqa: ANN001
+    bar = window.scene_bar
+    index = bar.choice.findData("rosenbrock")
+    bar.choice.activated.emit(index)
+    ctl = window.controller
+    assert ctl.scene.problem == "rosenbrock"
+    ctl.wait_until_computed()
+    assert set(window.surface.trails) == {e.label for e in ctl.scene.optimizers}
+    assert not window.data_view.isVisible()
+    assert window.surface.plot.getAxis("bottom").labelText == "x"
+
+
+def test_entries_can_be_hidden(window) -> None:  # noqa: ANN001
+    window.optimizers.rows["SGD (batch 1)"].visible_box.setChecked(False)
+    assert not window.surface.trails["SGD (batch 1)"].line.isVisible()
+    assert window.controller.scene.entry("SGD (batch 1)").visible is False
