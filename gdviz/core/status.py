@@ -55,22 +55,22 @@ def classify(path: Trajectory, problem: Problem, step: int, scale: float) -> Sta
 
     moved = float(np.abs(path.params[step - WINDOW : step + 1] - here).max())
     settled = moved < 1e-4 * scale
+    if step < 2 * WINDOW and not settled:
+        return Status("converging", "converging")
+    # Mean loss of the last window against the one before: robust to a stochastic path's noise.
+    dropped = float(path.loss[max(step - 2 * WINDOW, 0) : step - WINDOW].mean()) - float(
+        path.loss[step - WINDOW : step].mean()
+    )
+    # At this pace, closing the gap would take more than twice the steps taken so far.
+    crawling = gap * WINDOW > 2 * step * max(dropped, 0.0)
     near = any(
         np.linalg.norm(here - np.asarray(m.point)) <= 0.05 * scale
         for m in problem.minima
         if m.kind == "global"
     )
-    if near and gap <= 0.02 * height and not settled:
+    if near and gap <= 0.02 * height and crawling and not settled:
         # SGD's noise floor, or a constant step size rocking around the bottom.
         return Status("hovering", "hovering near the minimum")
-    if step < 2 * WINDOW and not settled:
-        return Status("converging", "converging")
-    # Mean loss of the last window against the one before: robust to a stochastic path's noise.
-    dropped = float(path.loss[step - 2 * WINDOW : step - WINDOW].mean()) - float(
-        path.loss[step - WINDOW : step].mean()
-    )
-    # At this pace, closing the gap would take more than twice the steps taken so far.
-    crawling = gap * WINDOW > 2 * step * max(dropped, 0.0)
     if not (settled or crawling):
         return Status("converging", "converging")
 
