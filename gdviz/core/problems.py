@@ -320,6 +320,47 @@ PROBLEMS: dict[str, ProblemSpec] = {
 }
 
 
+def _network_spec(name: str, summary: str, n: int, noise: float, seed: int) -> ProblemSpec:
+    from gdviz.core import networks  # networks import this module for Problem and Minimum
+
+    build = {
+        "neuron": networks.make_neuron,
+        "tanh_unit": networks.make_tanh_unit,
+        "tiny_mlp": networks.make_tiny_mlp,
+    }[name]
+    return ProblemSpec(
+        name,
+        summary,
+        (
+            ParamSpec("n", n, 2, 2000, integer=True, doc="number of data points"),
+            ParamSpec("noise", noise, 0.0, 2.0, doc="std of the noise on y"),
+            ParamSpec("data_seed", seed, 0, 2**31 - 1, integer=True, doc="seed of the dataset"),
+        ),
+        build,
+        has_data=True,
+    )
+
+
+PROBLEMS.update(
+    (spec.name, spec)
+    for spec in (
+        _network_spec(
+            "neuron", "one sigmoid neuron σ(w·x + b): plateaus where it saturates", 40, 0.05, 0
+        ),
+        _network_spec(
+            "tanh_unit", "v·tanh(w·x): two mirror-image minima and a saddle at 0", 40, 0.1, 0
+        ),
+        _network_spec(
+            "tiny_mlp",
+            "two weights of a 1-2-1 tanh net: a local minimum that is not global",
+            30,
+            0.05,
+            42,
+        ),
+    )
+)
+
+
 def make_problem(name: str, params: Mapping[str, float] | None = None) -> Problem:
     """Build a registered problem with ``params`` over its defaults.
 

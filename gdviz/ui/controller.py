@@ -47,6 +47,7 @@ class Controller(QObject):
     step_changed = Signal(int)
     playing_changed = Signal(bool)
     busy_changed = Signal(bool)
+    batch_view_changed = Signal()
     error = Signal(str)
     _computed = Signal(object, object, object)  # scene, results, key (from the worker thread)
 
@@ -58,6 +59,7 @@ class Controller(QObject):
         self.step = 0
         self.speed = 1.0
         self.playing = False
+        self.batch_view: str | None = None  # the entry whose mini-batch surface is drawn
         self._background = background
         self._warm: set[tuple[object, ...]] = set()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gdviz-compile")
@@ -145,6 +147,26 @@ class Controller(QObject):
 
     def set_batch_size(self, label: str, batch_size: int | None) -> None:
         self._replace_entry(label, batch_size=batch_size)
+
+    def set_gradient_noise(self, label: str, std: float) -> None:
+        self._replace_entry(label, gradient_noise=float(std))
+
+    def stochastic_labels(self) -> list[str]:
+        """Entries whose gradient is not the full one: mini-batches or gradient noise."""
+        n = self.problem.n
+        return [
+            e.label
+            for e in self.scene.optimizers
+            if (e.batch_size is not None and e.batch_size < n) or e.gradient_noise > 0
+        ]
+
+    def set_batch_view(self, label: str | None) -> None:
+        """Draw what ``label``'s current mini-batch sees (None: nothing)."""
+        if label is not None and label not in self.stochastic_labels():
+            label = None
+        if label != self.batch_view:
+            self.batch_view = label
+            self.batch_view_changed.emit()
 
     def set_visible(self, label: str, visible: bool) -> None:
         self._replace_entry(label, visible=visible)
@@ -268,6 +290,8 @@ class Controller(QObject):
     def _apply(self, scene: Scene, results: dict[str, Trajectory], key: tuple[object, ...]) -> None:
         self._warm.add(key)
         self.results = results
+        if self.batch_view is not None and self.batch_view not in self.stochastic_labels():
+            self.set_batch_view(None)
         self.results_changed.emit()
         if self._play_when_done:
             self._play_when_done = False

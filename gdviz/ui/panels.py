@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gdviz.core.optimizers import CONVENTIONS, RULES
+from gdviz.core.optimizers import CONVENTIONS, GRADIENT_NOISE, RULES
 from gdviz.core.problems import PROBLEMS
 from gdviz.core.scene import MAX_STEPS, OptimizerEntry
 from gdviz.core.specs import ParamSpec
@@ -186,6 +186,14 @@ class OptimizerRow(QFrame):
                 grid.addWidget(symbol, row, col, alignment=Qt.AlignmentFlag.AlignRight)
                 grid.addWidget(spin, row, col + 1)
         self.batch: QSpinBox | None = None
+        self.noise: pg.SpinBox | None = None
+        if not controller.problem.has_data:
+            row += 1
+            self.noise = spin_for(GRADIENT_NOISE, entry.gradient_noise)
+            self.noise.setToolTip("Std of seeded Gaussian noise added to each gradient")
+            self.noise.sigValueChanging.connect(lambda _, v: self._set_noise(float(v)))
+            grid.addWidget(QLabel("noise σ"), row, 0)
+            grid.addWidget(self.noise, row, 1, 1, 2)
         if controller.problem.has_data:
             row += 1
             self.batch = QSpinBox()
@@ -204,6 +212,10 @@ class OptimizerRow(QFrame):
         entry = self.controller.scene.entry(self.label)
         if entry.resolved_hyperparams(self.controller.scene.convention)[name] != value:
             self.controller.set_hyperparam(self.label, name, value)
+
+    def _set_noise(self, value: float) -> None:
+        if self.controller.scene.entry(self.label).gradient_noise != value:
+            self.controller.set_gradient_noise(self.label, value)
 
     def _rename(self) -> None:
         new = self.name_edit.text().strip()
@@ -242,6 +254,8 @@ class OptimizerRow(QFrame):
         self.slider.set_value(values["learning_rate"])
         if self.batch is not None:
             _set_quietly(self.batch, lambda: self.batch.setValue(entry.batch_size or 0))
+        if self.noise is not None and self.noise.value() != entry.gradient_noise:
+            _set_quietly(self.noise, lambda: self.noise.setValue(entry.gradient_noise))
 
     def refresh_status(self) -> None:
         ctl = self.controller
@@ -325,6 +339,7 @@ class ProblemPanel(QWidget):
         self.spins: dict[str, pg.SpinBox] = {}
         self._problem: str | None = None
         controller.scene_changed.connect(self.refresh)
+        controller.batch_view_changed.connect(self.refresh)
         self.refresh()
 
     def _build(self) -> None:
@@ -351,6 +366,13 @@ class ProblemPanel(QWidget):
         self.seed.setToolTip("Seed of the mini-batches and gradient noise")
         self.seed.valueChanged.connect(ctl.set_seed)
         self.form.addRow("seed", self.seed)
+        self.batch_view = QComboBox()
+        self.batch_view.setToolTip(
+            "Draw the contours of one stochastic optimizer's current mini-batch, and the "
+            "gradient it stepped along"
+        )
+        self.batch_view.activated.connect(lambda i: ctl.set_batch_view(self.batch_view.itemData(i)))
+        self.form.addRow("what the batch sees", self.batch_view)
         self.separate = QCheckBox("Separate starts")
         self.separate.setToolTip("Give every optimizer its own start handle")
         self.separate.toggled.connect(ctl.set_separate_starts)
@@ -379,6 +401,19 @@ class ProblemPanel(QWidget):
         _set_quietly(
             self.separate, lambda: self.separate.setChecked(self.controller.separate_starts)
         )
+        labels = self.controller.stochastic_labels()
+        wanted = [("off", None)] + [(label, label) for label in labels]
+        box = self.batch_view
+        current = [(box.itemText(i), box.itemData(i)) for i in range(box.count())]
+        if current != wanted:
+            box.blockSignals(True)
+            box.clear()
+            for text, data in wanted:
+                box.addItem(text, data)
+            box.blockSignals(False)
+        box.setEnabled(bool(labels))
+        index = box.findData(self.controller.batch_view)
+        _set_quietly(box, lambda: box.setCurrentIndex(max(index, 0)))
 
 
 class PlaybackBar(QWidget):

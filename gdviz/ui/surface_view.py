@@ -91,6 +91,10 @@ class SurfaceView(pg.PlotWidget):
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
+        self.batch_overlay = BatchOverlay(self)
+        controller.batch_view_changed.connect(self.batch_overlay.update)
+        controller.step_changed.connect(lambda _: self.batch_overlay.update())
+        controller.results_changed.connect(self.batch_overlay.update)
         controller.entries_changed.connect(self.rebuild)
         controller.scene_changed.connect(self._on_scene_changed)
         controller.results_changed.connect(self.update_paths)
@@ -303,3 +307,71 @@ class SurfaceView(pg.PlotWidget):
         loss, _ = loss_and_grad_at(self.controller.problem, np.array([p.x(), p.y()]))
         a, b = self.controller.problem.axis_names
         self.hovered.emit(f"{a} = {p.x():.4g}    {b} = {p.y():.4g}    loss = {float(loss[0]):.5g}")
+
+
+class BatchOverlay:
+    """What one stochastic entry's current step sees: its mini-batch's own loss contours, and the
+    (mini-batch or noisy) gradient it stepped along, drawn as a descent arrow at its head.
+
+    Each batch has its own bowl, centred somewhere else: stepping down a different bowl every
+    time is why SGD zig-zags around the full-batch path.
+    """
+
+    GRID = 64
+    LEVELS = 8
+
+    def __init__(self, view: SurfaceView) -> None:
+        self.view = view
+        self.contours = pg.PlotCurveItem(
+            pen=pg.mkPen(QColor(150, 30, 0, 200), width=1.6, style=Qt.PenStyle.DashLine),
+            connect="finite",
+        )
+        self.contours.setZValue(-4)
+        self.shaft = pg.PlotCurveItem(pen=pg.mkPen("#111111", width=3))
+        self.shaft.setZValue(35)
+        self.tip = pg.ArrowItem(headLen=18, tipAngle=32, brush="#111111", pen=None)
+        self.tip.setZValue(35)
+        for item in (self.contours, self.shaft, self.tip):
+            view.plot.addItem(item, ignoreBounds=True)
+        self.hide()
+
+    def hide(self) -> None:
+        for item in (self.contours, self.shaft, self.tip):
+            item.setVisible(False)
+
+    def update(self) -> None:
+        ctl = self.view.controller
+        label = ctl.batch_view
+        path = ctl.results.get(label) if label is not None else None
+        if path is None:
+            self.hide()
+            return
+        k = min(ctl.step, path.steps - 1)
+        head, grad = path.params[k], path.grads[k]
+        rect = self.view.visible_rect()
+        if path.batches is not None:
+            s = surface(ctl.problem, rect, self.GRID, batch_indices=path.batches[k])
+            values, _ = colour_values(s.loss)
+            levels = np.quantile(values, np.linspace(0.02, 0.6, self.LEVELS))
+            self.contours.setData(*contour_lines(values, s.xs, s.ys, levels))
+            self.contours.setVisible(True)
+        else:
+            self.contours.setVisible(False)
+        norm = float(np.hypot(*grad))
+        if norm == 0.0 or not np.isfinite(norm):
+            self.shaft.setVisible(False)
+            self.tip.setVisible(False)
+            return
+        # Direction is the message; length is fixed on screen (a sixth of the view's width) so
+        # that tiny and huge gradients both stay readable.
+        (x0, x1), _ = rect
+        end = head - grad / norm * (x1 - x0) / 6
+        self.shaft.setData([head[0], end[0]], [head[1], end[1]])
+        self.tip.setPos(end[0], end[1])
+        delta = self.view.vb.mapViewToDevice(QPointF(*end)) - self.view.vb.mapViewToDevice(
+            QPointF(*head)
+        )
+        # ArrowItem points left at angle 0 and turns clockwise on screen (device y is down).
+        self.tip.setStyle(angle=180.0 + float(np.degrees(np.arctan2(delta.y(), delta.x()))))
+        self.shaft.setVisible(True)
+        self.tip.setVisible(True)

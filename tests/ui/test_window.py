@@ -192,3 +192,90 @@ def test_entries_can_be_hidden(window) -> None:  # noqa: ANN001
     window.optimizers.rows["SGD (batch 1)"].visible_box.setChecked(False)
     assert not window.surface.trails["SGD (batch 1)"].line.isVisible()
     assert window.controller.scene.entry("SGD (batch 1)").visible is False
+
+
+def test_what_the_batch_sees_draws_that_batch_s_own_contours(window) -> None:  # noqa: ANN001
+    from gdviz.ui.items import colour_values
+
+    ctl = window.controller
+    assert ctl.load("stochastic-vs-batch")
+    ctl.pause()
+    ctl.set_step(7)
+    label = "Mini-batch GD (10)"
+    index = window.problem_panel.batch_view.findData(label)
+    assert index > 0
+    window.problem_panel.batch_view.activated.emit(index)
+    assert ctl.batch_view == label
+    overlay = window.surface.batch_overlay
+    assert overlay.contours.isVisible() and overlay.shaft.isVisible()
+    x, y = overlay.contours.getData()
+    pts = np.column_stack([x, y])[np.isfinite(x)]
+    assert len(pts) > 50
+    # Every contour point lies on a level line of *this batch's* loss, not the full loss.
+    path = ctl.results[label]
+    idx = path.batches[7]
+    px, py = ctl.problem.x[idx], ctl.problem.y[idx]
+    batch_loss = np.array([np.mean((m * px + b - py) ** 2) for m, b in pts[::10]])
+    full_loss = np.array([ctl.problem.loss((m, b)) for m, b in pts[::10]])
+    values, _ = colour_values(batch_loss[None, :])
+    full_values, _ = colour_values(full_loss[None, :])
+    from gdviz.core import surface
+
+    s = surface(ctl.problem, window.surface.visible_rect(), overlay.GRID, batch_indices=idx)
+    grid_values, _ = colour_values(s.loss)
+    levels = np.quantile(grid_values, np.linspace(0.02, 0.6, overlay.LEVELS))
+    spacing = np.diff(levels).min()
+
+    def off_level(v: np.ndarray) -> np.ndarray:
+        return np.min(np.abs(v[0][:, None] - levels[None, :]), axis=1)
+
+    assert np.median(off_level(values)) < 0.1 * spacing
+    assert np.median(off_level(full_values)) > np.median(off_level(values))
+    # The arrow points down the batch gradient the step used.
+    (hx, ex), (hy, ey) = overlay.shaft.getData()
+    direction = np.array([ex - hx, ey - hy])
+    g = path.grads[7]
+    assert np.dot(direction, -g) / (np.linalg.norm(direction) * np.linalg.norm(g)) > 0.999
+    # Playback moves it on to the next batch.
+    ctl.set_step(8)
+    assert not np.array_equal(overlay.contours.getData()[0], x)
+
+
+def test_network_scenes_draw_the_fitted_function(window) -> None:  # noqa: ANN001
+    from gdviz.core.surface import predictions
+
+    ctl = window.controller
+    assert ctl.load("local-minimum")
+    ctl.wait_until_computed()
+    ctl.pause()
+    ctl.set_step(50)
+    window.data_view.throttle.flush()
+    assert window.data_view.applicable and not window.data_view.isHidden()
+    xs, ys = window.data_view.lines["GD"].getData()
+    expected = predictions(ctl.problem, ctl.results["GD"].params[50][None], xs)[0]
+    np.testing.assert_allclose(ys, expected)
+    kinds = [spot.data() for spot in window.surface.minima.points()]
+    assert sorted(kinds) == ["global", "local"]
+    assert window.scene_bar.caption.text() == ctl.scene.caption
+
+
+def test_gradient_noise_is_editable_on_functions_without_data(window) -> None:  # noqa: ANN001
+    ctl = window.controller
+    assert ctl.load("beale")
+    ctl.wait_until_computed()
+    row = window.optimizers.rows["Adam"]
+    assert row.noise is not None and row.batch is None
+    before = ctl.results["Adam"].params.copy()
+    row.noise.setValue(1.5)
+    assert ctl.scene.entry("Adam").gradient_noise == 1.5
+    assert not np.array_equal(ctl.results["Adam"].params, before)
+    assert "Adam" in ctl.stochastic_labels()
+
+
+def test_the_caption_can_be_hidden(window) -> None:  # noqa: ANN001
+    bar = window.scene_bar
+    assert bar.caption.isVisible()
+    bar.show_caption(False)
+    assert not bar.caption.isVisible()
+    bar.show_caption(True)
+    assert bar.caption.isVisible()

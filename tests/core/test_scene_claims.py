@@ -1,0 +1,164 @@
+"""Every built-in scene's caption says something about its paths; here the numbers say it too."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gdviz.core import builtin_scene_names, load_scene, simulate
+from gdviz.core.surface import loss_and_grad_at
+
+EXPECTED = {
+    "linear-regression",
+    "ill-conditioned",
+    "beale",
+    "long-valley",
+    "saddle-point",
+    "local-minimum",
+    "stochastic-vs-batch",
+    "rosenbrock",
+    "himmelblau",
+    "neuron",
+    "adaptive",
+}
+
+
+def _run(name: str):  # noqa: ANN202
+    scene = load_scene(name)
+    return scene, scene.build_problem(), simulate(scene)
+
+
+def _first_near(path, point, radius: float) -> int | None:  # noqa: ANN001
+    d = np.linalg.norm(path.params - np.asarray(point), axis=1)
+    hits = np.nonzero(d < radius)[0]
+    return int(hits[0]) if hits.size else None
+
+
+def test_the_built_in_scenes_are_the_ones_promised() -> None:
+    assert set(builtin_scene_names()) == EXPECTED
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_scene_has_a_title_and_a_two_or_three_sentence_caption(name: str) -> None:
+    scene = load_scene(name)
+    sentences = [s for s in scene.caption.replace("?", ".").split(". ") if s.strip()]
+    assert scene.title and 2 <= len(sentences) <= 4, scene.caption
+
+
+def test_linear_regression_all_nine_reach_the_minimum_region() -> None:
+    scene, problem, paths = _run("linear-regression")
+    assert len(paths) == 9
+    best = problem.minima[0]
+    for label, path in paths.items():
+        assert path.loss[-1] < best.loss * 1.2, label
+    assert len({tuple(np.round(p.params[40], 3)) for p in paths.values()}) == 9  # all different
+
+
+def test_local_minimum_gd_stays_in_the_hollow_momentum_rolls_out() -> None:
+    scene, problem, paths = _run("local-minimum")
+    glob, local = problem.minima
+    gd, mom = paths["GD"], paths["Momentum"]
+    assert gd.params[0].tolist() == list(scene.start) == mom.params[0].tolist()
+    # GD ends at a stationary point whose loss is clearly above the global minimum's.
+    _, grad = loss_and_grad_at(problem, gd.params[-1])
+    assert np.linalg.norm(grad) < 1e-3
+    assert np.linalg.norm(gd.params[-1] - np.asarray(local.point)) < 0.05
+    assert gd.loss[-1] > glob.loss + 0.3
+    # Momentum passes near the hollow and ends lower: at the global minimum.
+    assert mom.loss[-1] < gd.loss[-1] - 0.3
+    assert np.linalg.norm(mom.params[-1] - np.asarray(glob.point)) < 0.05
+
+
+def test_himmelblau_rules_end_in_different_minima() -> None:
+    _, problem, paths = _run("himmelblau")
+    ends = set()
+    for label, path in paths.items():
+        d = [np.linalg.norm(path.params[-1] - np.asarray(m.point)) for m in problem.minima]
+        assert min(d) < 0.1, label
+        ends.add(int(np.argmin(d)))
+    assert len(ends) >= 2
+
+
+def test_saddle_point_gd_leaves_later_than_the_adaptive_rules() -> None:
+    _, _, paths = _run("saddle-point")
+
+    def leaves(label: str) -> int:
+        y = np.abs(paths[label].params[:, 1])
+        return int(np.argmax(y > 0.5))
+
+    assert leaves("SGD") > 60
+    for adaptive in ("AdaGrad", "RMSprop", "Adam"):
+        assert leaves(adaptive) < leaves("SGD") / 2.5, adaptive
+    assert leaves("Momentum") > 60
+
+
+def test_ill_conditioned_momentum_beats_gd() -> None:
+    _, problem, paths = _run("ill-conditioned")
+    zero = (0.0, 0.0)
+    gd, mom = _first_near(paths["GD"], zero, 0.05), _first_near(paths["Momentum"], zero, 0.05)
+    assert mom is not None and (gd is None or gd > 2 * mom)
+    assert paths["Nesterov"].diverged_at is None
+
+
+def test_long_valley_momentum_and_adaptive_rules_outrun_sgd() -> None:
+    scene, problem, paths = _run("long-valley")
+    target = problem.minima[0].point
+    sgd = _first_near(paths["SGD"], target, 0.3)
+    assert sgd is not None
+    for faster in ("Momentum", "Nesterov", "AdaGrad", "Adam"):
+        t = _first_near(paths[faster], target, 0.3)
+        assert t is not None and t < 0.7 * sgd, faster
+    # SGD walks the gently sloping floor at a nearly constant pace.
+    steps = np.linalg.norm(paths["SGD"].updates[20:100], axis=1)
+    assert steps.std() < 0.1 * steps.mean()
+
+
+def test_beale_adaptive_rules_arrive_first_and_sgd_not_at_all() -> None:
+    _, problem, paths = _run("beale")
+    target = problem.minima[0].point
+    assert _first_near(paths["SGD"], target, 0.3) is None
+    slow = _first_near(paths["Momentum"], target, 0.3)
+    for fast in ("AdaGrad", "Adam", "RMSprop"):
+        t = _first_near(paths[fast], target, 0.3)
+        assert t is not None and (slow is None or t < slow), fast
+
+
+def test_stochastic_vs_batch_same_batches_smooth_and_noisy() -> None:
+    _, problem, paths = _run("stochastic-vs-batch")
+    batch, mini, sgd = paths["Batch GD"], paths["Mini-batch GD (10)"], paths["SGD (batch 1)"]
+    assert np.all(np.diff(batch.loss) <= 1e-15)  # full batch: the loss only goes down
+    assert np.sum(np.diff(sgd.loss) > 0) > 30  # one point per step: it often goes up
+    assert np.sum(np.diff(mini.loss) > 0) > 10
+    for path in paths.values():
+        assert path.loss[-1] < problem.minima[0].loss * 1.2
+
+
+def test_rosenbrock_nesterov_and_adam_arrive_gd_crawls_adagrad_stalls() -> None:
+    _, _, paths = _run("rosenbrock")
+    first = {k: _first_near(p, (1.0, 1.0), 0.05) for k, p in paths.items()}
+    assert first["Nesterov"] is not None and first["Adam"] is not None
+    assert first["GD"] is None or first["GD"] > first["Nesterov"]
+    assert first["AdaGrad"] is None
+    assert paths["AdaGrad"].loss[-1] > 1.0  # stalled halfway, far up the valley
+
+
+def test_neuron_adam_leaves_the_plateau_gd_does_not() -> None:
+    _, problem, paths = _run("neuron")
+    target = problem.minima[0].point
+    adam = _first_near(paths["Adam"], target, 0.3)
+    assert adam is not None and adam < 60
+    assert _first_near(paths["GD"], target, 0.3) is None
+    mom = _first_near(paths["Momentum"], target, 0.3)
+    assert mom is None or mom > 200
+    # The plateau: GD's steps are tiny although it is far from the minimum.
+    assert np.linalg.norm(paths["GD"].updates[:100], axis=1).max() < 0.05
+
+
+def test_adaptive_adagrad_steps_shrink_rmsprop_and_adam_arrive() -> None:
+    _, problem, paths = _run("adaptive")
+    target = problem.minima[0].point
+    steps = np.linalg.norm(paths["AdaGrad"].updates, axis=1)
+    assert np.all(np.diff(steps[5:]) <= 1e-12)  # only ever shorter
+    assert _first_near(paths["AdaGrad"], target, 0.3) is None
+    for label in ("RMSprop", "Adam"):
+        assert _first_near(paths[label], target, 0.3) is not None, label
