@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gdviz import __version__
 
-COMMANDS = ("scenes", "trajectories", "bench", "screenshot")
+COMMANDS = ("scenes", "trajectories", "bench", "screenshot", "render")
 EXIT_USAGE = 2
 
 
@@ -56,6 +56,15 @@ def _parser() -> argparse.ArgumentParser:
     shot.add_argument("-o", "--output", required=True, help="PNG file to write")
     shot.add_argument("--size", default="1600x1000", help="WIDTHxHEIGHT (default 1600x1000)")
     shot.add_argument("--step", type=int, help="playback step to show (default: the last)")
+    render = sub.add_parser("render", help="record a scene to MP4, GIF or PNG, headless")
+    render.add_argument("scene", help="built-in scene name or .toml path")
+    render.add_argument("-o", "--output", required=True, help="OUT.mp4, OUT.gif or OUT.png")
+    render.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
+    render.add_argument("--size", default="1920x1080", help="WIDTHxHEIGHT (default 1920x1080)")
+    length = render.add_mutually_exclusive_group()
+    length.add_argument("--seconds", type=float, help="length of the video (default: 30 steps/s)")
+    length.add_argument("--steps", type=int, help="show only the first N steps")
+    render.add_argument("--step", type=int, help="for a PNG: the step to show (default: the last)")
     return parser
 
 
@@ -140,6 +149,54 @@ def _cmd_screenshot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_bar(done: int, total: int) -> bool:
+    if sys.stderr.isatty():
+        filled = round(30 * done / total)
+        end = "\n" if done == total else ""
+        print(
+            f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} frames",
+            end=end,
+            file=sys.stderr,
+        )
+    elif done == total:
+        print(f"{total} frames", file=sys.stderr)
+    return True
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    import os
+
+    size = parse_size(args.size)
+    if not 1 <= args.fps <= 120:
+        raise UserError(f"--fps must be between 1 and 120, got {args.fps:g}")
+    if args.seconds is not None and not 0.1 <= args.seconds <= 600:
+        raise UserError(f"--seconds must be between 0.1 and 600, got {args.seconds:g}")
+    from gdviz.core import load_scene
+
+    scene = load_scene(args.scene)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from gdviz.export.frames import render
+    from gdviz.export.video import ExportError
+    from gdviz.ui.app import _application
+
+    _application()
+    try:
+        count = render(
+            scene,
+            Path(args.output),
+            size,
+            args.fps,
+            args.seconds,
+            args.steps,
+            args.step,
+            _progress_bar,
+        )
+    except ExportError as exc:
+        raise UserError(str(exc)) from None
+    print(f"wrote {args.output} ({count} frame{'s' if count != 1 else ''})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gdviz`` console script."""
     from gdviz.core import SceneError
@@ -155,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "trajectories": _cmd_trajectories,
         "bench": _cmd_bench,
         "screenshot": _cmd_screenshot,
+        "render": _cmd_render,
     }
     try:
         return handlers[args.command](args)

@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
+from gdviz.core.optimizers import Convention
+from gdviz.core.scene import OptimizerEntry
 from gdviz.ui.theme import Theme
 
 
@@ -24,6 +26,19 @@ def cache_static(*items: pg.GraphicsObject) -> None:
 
 def cache_axes(plot: pg.PlotItem) -> None:
     cache_static(*(plot.getAxis(name) for name in ("left", "bottom", "top", "right")))
+
+
+def key_hyperparams(entry: OptimizerEntry, convention: Convention) -> str:
+    """The numbers that tell two entries of a rule apart: "η=0.1  μ=0.9  batch 16"."""
+    values = entry.resolved_hyperparams(convention)
+    parts = [f"η={values['learning_rate']:g}"]
+    if "momentum" in values:
+        parts.append(f"μ={values['momentum']:g}")
+    if entry.batch_size is not None:
+        parts.append(f"batch {entry.batch_size}")
+    if entry.gradient_noise:
+        parts.append(f"noise {entry.gradient_noise:g}")
+    return "  ".join(parts)
 
 
 def thin_path(xy: np.ndarray, spacing: float) -> np.ndarray:
@@ -49,14 +64,8 @@ def set_pen_color(item: pg.GraphicsObject, color: str, width: float, **kw: objec
     item.setPen(pg.mkPen(color, width=width, **kw))
 
 
-def is_light(color: str) -> bool:
-    """Whether a colour is too light to read on the pale low-loss part of the surface."""
-    c = QColor(color)
-    return 0.299 * c.red() + 0.587 * c.green() + 0.114 * c.blue() > 170
-
-
 class Trail:
-    """One optimizer's path. Light colours (Okabe-Ito's yellow) get a dark halo to stay visible.
+    """One optimizer's path. Colours close to the surface's (yellow on the light theme) get a halo.
 
     Only those: a wide antialiased stroke is the most expensive thing in a frame (a halo under all
     nine trails measured 9 ms of a 16 ms drag).
@@ -65,7 +74,7 @@ class Trail:
     def __init__(self, plot: pg.PlotItem, color: str, theme: Theme, name: str = "") -> None:
         self.theme = theme
         self.halo = pg.PlotCurveItem(
-            pen=pg.mkPen(QColor(20, 20, 30, 170), width=theme.halo_width), connect="finite"
+            pen=pg.mkPen(QColor(*theme.halo_color), width=theme.halo_width), connect="finite"
         )
         self.line = pg.PlotCurveItem(connect="finite", name=name)
         self.halo.setZValue(10)
@@ -76,7 +85,7 @@ class Trail:
 
     def set_color(self, color: str) -> None:
         set_pen_color(self.line, color, self.theme.trail_width, cap=Qt.PenCapStyle.RoundCap)
-        self._halo_wanted = is_light(color)
+        self._halo_wanted = self.theme.needs_halo(color)
         self.halo.setVisible(self._halo_wanted and self.line.isVisible())
 
     def set_points(self, xy: np.ndarray, spacing: float = 0.0) -> None:

@@ -57,6 +57,13 @@ class LossPlot(pg.PlotWidget):
         controller.step_changed.connect(self.update_cursor)
         self.rebuild()
 
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.setBackground(theme.background)
+        _style(self.plot, theme, "Loss", "step", "loss")
+        self.cursor.setPen(pg.mkPen(theme.foreground, width=1.5))
+        self.rebuild()
+
     def rebuild(self) -> None:
         self._layout_changed = True
         for curve in self.curves.values():
@@ -64,7 +71,9 @@ class LossPlot(pg.PlotWidget):
         self.curves.clear()
         for i, entry in enumerate(self.controller.scene.optimizers):
             curve = pg.PlotDataItem(
-                pen=pg.mkPen(entry_color(i, entry.color), width=self.theme.trail_width - 1.5)
+                pen=pg.mkPen(
+                    entry_color(i, entry.color, self.theme), width=self.theme.trail_width - 1.5
+                )
             )
             cache_static(curve.curve)  # still during playback: only the cursor and heads move
             self.plot.addItem(curve)
@@ -75,7 +84,9 @@ class LossPlot(pg.PlotWidget):
         for i, entry in enumerate(self.controller.scene.optimizers):
             curve = self.curves.get(entry.label)
             if curve is not None:
-                set_pen_color(curve, entry_color(i, entry.color), self.theme.trail_width - 1.5)
+                set_pen_color(
+                    curve, entry_color(i, entry.color, self.theme), self.theme.trail_width - 1.5
+                )
                 if curve.isVisible() != entry.visible:
                     curve.setVisible(entry.visible)
 
@@ -129,7 +140,7 @@ class LossPlot(pg.PlotWidget):
             k = min(step, path.steps)
             loss = float(path.loss[k])
             spots.append((k, np.log10(loss) if self._log else loss))
-            brushes.append(pg.mkBrush(entry_color(i, entry.color)))
+            brushes.append(pg.mkBrush(entry_color(i, entry.color, self.theme)))
         if spots:
             self.heads.setData(
                 pos=np.array(spots), brush=brushes, size=11, pen=pg.mkPen("#FFFFFF", width=1.5)
@@ -171,13 +182,22 @@ class DataView(pg.PlotWidget):
     def applicable(self) -> bool:
         return self.controller.problem.predict_fn is not None
 
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.setBackground(theme.background)
+        _style(self.plot, theme, "Data and fitted model", "x", "y")
+        grey = 200 if theme.dark else 90
+        self.points.setBrush(pg.mkBrush(grey, grey, grey, 160))
+        self.rebuild()
+        self.update_lines()
+
     def rebuild(self) -> None:
         for line in self.lines.values():
             self.plot.removeItem(line)
         self.lines.clear()
         for i, entry in enumerate(self.controller.scene.optimizers):
             line = pg.PlotCurveItem(
-                pen=pg.mkPen(entry_color(i, entry.color), width=self.theme.trail_width)
+                pen=pg.mkPen(entry_color(i, entry.color, self.theme), width=self.theme.trail_width)
             )
             self.plot.addItem(line)
             self.lines[entry.label] = line
@@ -188,7 +208,7 @@ class DataView(pg.PlotWidget):
         for i, entry in enumerate(self.controller.scene.optimizers):
             line = self.lines.get(entry.label)
             if line is not None:
-                set_pen_color(line, entry_color(i, entry.color), self.theme.trail_width)
+                set_pen_color(line, entry_color(i, entry.color, self.theme), self.theme.trail_width)
         if problem.x is None or problem.y is None or id(problem) == self._data_id:
             return  # the lines follow results_changed
         self._data_id = id(problem)

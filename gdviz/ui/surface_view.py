@@ -11,7 +11,14 @@ from gdviz.core import surface
 from gdviz.core.problems import Rect
 from gdviz.core.surface import loss_and_grad_at
 from gdviz.ui.controller import Controller
-from gdviz.ui.items import Trail, cache_axes, cache_static, colour_values, contour_lines
+from gdviz.ui.items import (
+    Trail,
+    cache_axes,
+    cache_static,
+    colour_values,
+    contour_lines,
+    key_hyperparams,
+)
 from gdviz.ui.theme import LIGHT, Theme, entry_color
 
 RESOLUTION = 512
@@ -77,6 +84,7 @@ class SurfaceView(pg.PlotWidget):
         self.legend.setParentItem(self.vb)
 
         self.trails: dict[str, Trail] = {}
+        self.legend_details = False  # videos name each optimizer's key hyperparameters
         self.handles: dict[str | None, pg.TargetItem] = {}
         self._surface_rect: Rect | None = None
         self._dragging = False
@@ -114,6 +122,24 @@ class SurfaceView(pg.PlotWidget):
             axis.setPen(pg.mkPen(self.theme.foreground))
             axis.setTextPen(pg.mkPen(self.theme.foreground))
 
+    def set_theme(self, theme: Theme) -> None:
+        """Restyle everything for another look (presenter mode, dark)."""
+        self.theme = theme
+        self.setBackground(theme.background)
+        self._style_axes()
+        lut = theme.surface_lut()
+        self.image.setLookupTable(lut)
+        self.colorbar.setColorMap(pg.ColorMap(np.linspace(0, 1, len(lut)), lut))
+        self.contours.setPen(pg.mkPen(QColor(*theme.contour_color), width=1.2))
+        self.legend.setLabelTextSize(f"{theme.plot_font_pt - 1}pt")
+        self.legend.setLabelTextColor(theme.foreground)
+        self.legend.setBrush(pg.mkBrush(theme.background + "E1"))
+        for handle in list(self.handles.values()):
+            self.plot.removeItem(handle)
+        self.handles.clear()
+        self.rebuild()
+        self.refresh_surface()
+
     def _label_axes(self) -> None:
         names = self.controller.problem.axis_names
         style = {"font-size": f"{self.theme.plot_font_pt + 2}pt", "color": self.theme.foreground}
@@ -127,9 +153,14 @@ class SurfaceView(pg.PlotWidget):
         self.trails.clear()
         self.legend.clear()
         for i, entry in enumerate(self.controller.scene.optimizers):
-            trail = Trail(self.plot, entry_color(i, entry.color), self.theme, entry.label)
+            trail = Trail(
+                self.plot, entry_color(i, entry.color, self.theme), self.theme, entry.label
+            )
             self.trails[entry.label] = trail
-            self.legend.addItem(trail.line, entry.label)
+            text = entry.label
+            if self.legend_details:
+                text += "   " + key_hyperparams(entry, self.controller.scene.convention)
+            self.legend.addItem(trail.line, text)
         self._sync_handles()
         self._draw_minima()
         self._label_axes()
@@ -151,7 +182,7 @@ class SurfaceView(pg.PlotWidget):
         for i, entry in enumerate(scene.optimizers):
             trail = self.trails.get(entry.label)
             if trail is not None:
-                trail.set_color(entry_color(i, entry.color))
+                trail.set_color(entry_color(i, entry.color, self.theme))
         self._sync_handles()
 
     def _draw_minima(self) -> None:
@@ -176,9 +207,9 @@ class SurfaceView(pg.PlotWidget):
         wanted: dict[str | None, tuple[tuple[float, float], str]] = {}
         if self.controller.separate_starts:
             for i, e in enumerate(scene.optimizers):
-                wanted[e.label] = (scene.start_of(e), entry_color(i, e.color))
+                wanted[e.label] = (scene.start_of(e), entry_color(i, e.color, self.theme))
         else:
-            wanted[None] = (scene.start, "#111111")
+            wanted[None] = (scene.start, self.theme.foreground)
         for key in list(self.handles):
             if key not in wanted:
                 self.plot.removeItem(self.handles.pop(key))
@@ -258,7 +289,7 @@ class SurfaceView(pg.PlotWidget):
             k = min(step, path.steps)
             trail.set_points(path.params[: k + 1], spacing)
             positions.append(path.params[k])
-            brushes.append(pg.mkBrush(entry_color(i, entry.color)))
+            brushes.append(pg.mkBrush(entry_color(i, entry.color, self.theme)))
         if positions:
             self.heads.setData(
                 pos=np.array(positions),

@@ -7,6 +7,7 @@ saturated trail colours stand out on it, with a dark halo under each trail for t
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,9 +26,14 @@ PALETTE = (
 )
 
 
-def entry_color(index: int, explicit: str | None) -> str:
-    """The colour of the entry at ``index``: its own, or the palette's."""
-    return explicit or PALETTE[index % len(PALETTE)]
+# On a dark background black disappears: white takes its place.
+DARK_PALETTE = tuple("#FFFFFF" if c == "#000000" else c for c in PALETTE)
+
+
+def entry_color(index: int, explicit: str | None, theme: Theme | None = None) -> str:
+    """The colour of the entry at ``index``: its own, or the theme's palette's."""
+    palette = theme.palette if theme is not None else PALETTE
+    return explicit or palette[index % len(palette)]
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,28 @@ class Theme:
     handle_size: int
     contour_color: tuple[int, int, int, int]
     surface_stops: tuple[str, ...]
+    palette: tuple[str, ...] = PALETTE
+    halo_color: tuple[int, int, int, int] = (20, 20, 30, 170)
+    dark: bool = False
+
+    def needs_halo(self, color: str) -> bool:
+        """Whether a trail colour is too close to the surface's colours to read without a halo."""
+        h = color.lstrip("#")
+        luminance = 0.299 * int(h[0:2], 16) + 0.587 * int(h[2:4], 16) + 0.114 * int(h[4:6], 16)
+        return luminance < 70 if self.dark else luminance > 170
+
+    def scaled(self, name: str, factor: float) -> Theme:
+        """The same look with type and lines ``factor`` times larger (presenter mode, videos)."""
+        return dataclasses.replace(
+            self,
+            name=name,
+            panel_font_pt=round(self.panel_font_pt * factor),
+            plot_font_pt=round(self.plot_font_pt * factor),
+            trail_width=self.trail_width * factor,
+            halo_width=self.halo_width * factor,
+            head_size=round(self.head_size * factor),
+            handle_size=round(self.handle_size * factor),
+        )
 
     def surface_lut(self, n: int = 256) -> np.ndarray:
         """A ``(n, 4)`` uint8 lookup table through ``surface_stops`` (low loss first)."""
@@ -73,3 +101,23 @@ LIGHT = Theme(
     contour_color=(40, 40, 60, 110),
     surface_stops=("#FFFFFF", "#E4E9F0", "#B9C4D4", "#7D8CA6", "#45506A"),
 )
+
+DARK = Theme(
+    name="dark",
+    background="#111318",
+    foreground="#E8E8E8",
+    panel_font_pt=11,
+    plot_font_pt=13,
+    trail_width=3.5,
+    halo_width=6.5,
+    head_size=17,
+    handle_size=26,
+    contour_color=(220, 225, 235, 90),
+    surface_stops=("#0A0C10", "#18202E", "#2A3850", "#4A5E80", "#8394B4"),
+    palette=DARK_PALETTE,
+    halo_color=(235, 235, 240, 170),
+    dark=True,
+)
+
+THEMES = {"light": LIGHT, "dark": DARK}
+PRESENTER_SCALE = 1.45

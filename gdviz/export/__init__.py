@@ -1,0 +1,1 @@
+"""Exports: frames of the window (Qt) and videos from frames (no Qt)."""

@@ -1,0 +1,157 @@
+"""Rendering the views into images without a screen: screenshots and video frames.
+
+A :class:`LectureView` is what a recording shows: the scene's title, the surface with a legend
+naming each optimizer's key hyperparameters, the loss plot, and a step counter, all burned in.
+It is rendered offscreen with ``QWidget.grab``; the same scene gives the same frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from gdviz.core import Scene
+from gdviz.export.video import ExportError, check_output, write_video
+from gdviz.ui.controller import BASE_STEPS_PER_SECOND, Controller
+from gdviz.ui.plots import LossPlot
+from gdviz.ui.surface_view import SurfaceView
+from gdviz.ui.theme import LIGHT, Theme
+
+HOLD_SECONDS = 1.0
+"""The last frame is held this long, so a looping video pauses on the result."""
+
+Progress = Callable[[int, int], bool]
+"""``progress(done, total)``; returning False cancels."""
+
+
+def qimage_to_array(image: QImage) -> np.ndarray:
+    """An RGB ``(height, width, 3)`` uint8 copy of ``image``."""
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    width, height = rgb.width(), rgb.height()
+    buffer = np.frombuffer(rgb.constBits(), dtype=np.uint8, count=rgb.bytesPerLine() * height)
+    return (
+        buffer.reshape(height, rgb.bytesPerLine())[:, : width * 3].reshape(height, width, 3).copy()
+    )
+
+
+class LectureView(QWidget):
+    """Title, surface and loss side by side, and a step counter: the picture of a recording."""
+
+    def __init__(self, scene: Scene, theme: Theme) -> None:
+        super().__init__()
+        self.setAutoFillBackground(True)
+        self.setStyleSheet(f"background: {theme.background}; color: {theme.foreground};")
+        self.controller = Controller(scene, background=False, parent=self)
+        self.surface = SurfaceView(self.controller, theme)
+        self.surface.legend_details = True
+        self.surface.rebuild()
+        self.loss = LossPlot(self.controller, theme)
+        title = QLabel(scene.title)
+        title.setStyleSheet(f"font-size: {theme.plot_font_pt + 8}pt; font-weight: 600;")
+        self.counter = QLabel()
+        self.counter.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.counter.setStyleSheet(f"font-size: {theme.plot_font_pt + 4}pt;")
+        top = QHBoxLayout()
+        top.addWidget(title, 1)
+        top.addWidget(self.counter)
+        body = QHBoxLayout()
+        body.addWidget(self.surface, 3)
+        body.addWidget(self.loss, 2)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(18, 12, 18, 12)
+        column.addLayout(top)
+        column.addLayout(body, 1)
+        self.controller.step_changed.connect(self._count)
+        self._count(self.controller.step)
+
+    def _count(self, step: int) -> None:
+        self.counter.setText(f"step {step} / {self.controller.steps}")
+
+    def frame(self, step: int) -> np.ndarray:
+        """The picture at ``step``."""
+        self.controller.set_step(step)
+        self.loss.throttle.flush()
+        QApplication.processEvents()
+        return qimage_to_array(self.grab().toImage())
+
+
+def video_theme(height: int) -> Theme:
+    """Type and lines scaled with the frame: a 1080p video reads like the window at 800 px."""
+    return LIGHT.scaled("video", max(1.0, height / 800))
+
+
+def frame_steps(total: int, fps: float, seconds: float | None) -> list[int]:
+    """The step shown by each frame: evenly through ``total`` steps, then a held last frame.
+
+    The default length plays the steps at the window's 1x speed (30 steps a second).
+    """
+    duration = seconds if seconds is not None else total / BASE_STEPS_PER_SECOND
+    count = max(2, round(duration * fps))
+    steps = [round(i * total / (count - 1)) for i in range(count)]
+    return steps + [total] * round(HOLD_SECONDS * fps)
+
+
+def render(
+    scene: Scene,
+    path: Path,
+    size: tuple[int, int] = (1920, 1080),
+    fps: float = 30.0,
+    seconds: float | None = None,
+    steps: int | None = None,
+    step: int | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Render ``scene`` to ``path`` (.mp4, .gif or .png); returns the number of frames.
+
+    Args:
+      steps: show only the first ``steps`` steps (default: all).
+      step: for a .png, the step to show (default: the last).
+      progress: called after each frame; returning False cancels (nothing is left behind).
+
+    Raises:
+      ExportError: the path cannot be written, or the export was cancelled.
+    """
+    suffix = check_output(path)
+    width, height = size
+    if suffix == ".mp4":  # H.264 in yuv420p wants even sides
+        width, height = width - width % 2, height - height % 2
+    view = LectureView(scene, video_theme(height))
+    view.resize(width, height)
+    view.show()
+    QApplication.processEvents()
+    view.surface.fit_view()
+    try:
+        total = scene.steps if steps is None else max(1, min(steps, scene.steps))
+        if suffix == ".png":
+            image = view.frame(total if step is None else max(0, min(step, scene.steps)))
+            _write_png(image, path)
+            return 1
+        schedule = frame_steps(total, fps, seconds)
+
+        def frames() -> Iterator[np.ndarray]:
+            for i, k in enumerate(schedule):
+                yield view.frame(k)
+                if progress is not None and progress(i + 1, len(schedule)) is False:
+                    raise ExportError("export cancelled")
+
+        return write_video(path, frames(), fps)
+    finally:
+        view.close()
+        view.deleteLater()
+
+
+def _write_png(image: np.ndarray, path: Path) -> None:
+    height, width = image.shape[:2]
+    qimage = QImage(image.data, width, height, 3 * width, QImage.Format.Format_RGB888)
+    tmp = path.with_name(f".{path.stem}.part.png")
+    try:
+        if not qimage.save(str(tmp), "PNG"):
+            raise ExportError(f"cannot write {path}")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

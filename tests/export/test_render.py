@@ -1,0 +1,101 @@
+"""gdviz render: real files, read back; deterministic; bad paths leave nothing behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import imageio.v2 as iio
+import numpy as np
+import pytest
+
+ENV = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+SCENE = 'title = "tiny"\ncaption = "a. b."\nsteps = 30\nstart = [-1.0, 1.5]\n[problem]\nname = "rosenbrock"\n[[optimizer]]\nname = "adam"\nlearning_rate = 0.1\n[[optimizer]]\nname = "momentum"\nlearning_rate = 0.001\n'
+
+
+def render(tmp_path: Path, out: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    scene = tmp_path / "tiny.toml"
+    scene.write_text(SCENE)
+    return subprocess.run(
+        [sys.executable, "-m", "gdviz", "render", str(scene), "-o", str(tmp_path / out), *extra],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+    )
+
+
+def frames_of(path: Path) -> list[np.ndarray]:
+    with iio.get_reader(str(path), "ffmpeg") as reader:
+        return [np.asarray(f) for f in reader]
+
+
+def test_mp4_has_the_frames_and_size_asked_for_and_is_deterministic(tmp_path: Path) -> None:
+    result = render(tmp_path, "a.mp4", "--fps", "10", "--seconds", "1.5", "--size", "640x360")
+    assert result.returncode == 0, result.stderr
+    frames = frames_of(tmp_path / "a.mp4")
+    assert len(frames) == 15 + 10  # 1.5 s at 10 fps, then the last frame held for 1 s
+    assert frames[0].shape == (360, 640, 3)
+    assert np.abs(frames[0].astype(int) - frames[14].astype(int)).mean() > 0.5  # it moves
+    np.testing.assert_array_equal(frames[-1], frames[-2])  # the hold
+    again = render(tmp_path, "b.mp4", "--fps", "10", "--seconds", "1.5", "--size", "640x360")
+    assert again.returncode == 0
+    for a, b in zip(frames, frames_of(tmp_path / "b.mp4"), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4", "b.mp4", "tiny.toml"]
+
+
+def test_gif_is_animated_and_small(tmp_path: Path) -> None:
+    result = render(tmp_path, "a.gif", "--fps", "8", "--seconds", "2", "--size", "480x270")
+    assert result.returncode == 0, result.stderr
+    path = tmp_path / "a.gif"
+    frames = iio.mimread(str(path))
+    assert len(frames) >= 20 and frames[0].shape[:2] == (270, 480)
+    assert path.stat().st_size < 1_500_000
+
+
+def test_png_is_one_frame_of_the_asked_size_and_step(tmp_path: Path) -> None:
+    result = render(tmp_path, "a.png", "--size", "800x450", "--step", "5")
+    assert result.returncode == 0, result.stderr
+    image = iio.imread(str(tmp_path / "a.png"))
+    assert image.shape[:2] == (450, 800)
+    last = render(tmp_path, "b.png", "--size", "800x450")
+    assert not np.array_equal(image, iio.imread(str(tmp_path / "b.png")))
+    assert last.returncode == 0
+
+
+@pytest.mark.parametrize("out", ["missing/x.mp4", "x.avi"])
+def test_bad_paths_fail_cleanly(tmp_path: Path, out: str) -> None:
+    result = render(tmp_path, out)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("gdviz: error: cannot write")
+    assert "Traceback" not in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["tiny.toml"]
+
+
+def test_a_cancelled_export_leaves_nothing(tmp_path: Path, qapp) -> None:  # noqa: ANN001
+    from gdviz.core import parse_scene
+    from gdviz.export.frames import render as render_scene
+    from gdviz.export.video import ExportError
+
+    calls = []
+
+    def cancel_after_three(done: int, total: int) -> bool:
+        calls.append(done)
+        return done < 3
+
+    with pytest.raises(ExportError, match="cancelled"):
+        render_scene(
+            parse_scene(SCENE),
+            tmp_path / "c.mp4",
+            (320, 180),
+            10,
+            2.0,
+            None,
+            None,
+            cancel_after_three,
+        )
+    assert calls == [1, 2, 3]
+    assert list(tmp_path.iterdir()) == []
