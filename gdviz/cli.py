@@ -11,10 +11,14 @@ import argparse
 import csv
 import io
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gdviz import __version__
+
+if TYPE_CHECKING:
+    from gdviz.core import Trajectory
 
 COMMANDS = ("scenes", "trajectories", "bench", "screenshot", "render")
 EXIT_USAGE = 2
@@ -37,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     window = sub.add_parser("window", help="open the window (the default command)")
-    window.add_argument("scene", nargs="?", default="linear-regression", help="name or .toml path")
+    window.add_argument("scene", nargs="?", help="name or .toml path (default: the last one)")
 
     sub.add_parser("scenes", help="list the built-in scenes")
 
@@ -78,22 +82,27 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def trajectories_csv(scene_ref: str, start: Sequence[float] | None = None) -> str:
-    """The CSV text of every path: ``optimizer,step,x,y,loss`` with floats at full precision."""
-    from gdviz.core import load_scene, simulate
-
-    scene = load_scene(scene_ref)
-    if start is not None:
-        scene = scene.with_start((start[0], start[1]))
+def trajectories_text(paths: Mapping[str, Trajectory]) -> str:
+    """The CSV text of paths: ``optimizer,step,x,y,loss`` with floats at full precision."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["optimizer", "step", "x", "y", "loss"])
-    for label, path in simulate(scene).items():
+    for label, path in paths.items():
         for k, ((x, y), loss) in enumerate(
             zip(path.params.tolist(), path.loss.tolist(), strict=True)
         ):
             writer.writerow([label, k, repr(x), repr(y), repr(loss)])
     return buffer.getvalue()
+
+
+def trajectories_csv(scene_ref: str, start: Sequence[float] | None = None) -> str:
+    """The CSV text of every path of a scene (a built-in name or a file)."""
+    from gdviz.core import load_scene, simulate
+
+    scene = load_scene(scene_ref)
+    if start is not None:
+        scene = scene.with_start((start[0], start[1]))
+    return trajectories_text(simulate(scene))
 
 
 def write_text_atomically(path: Path, text: str) -> None:

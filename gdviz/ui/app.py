@@ -43,18 +43,27 @@ def _application():  # noqa: ANN202
     return app
 
 
-def run(scene_ref: str = "linear-regression") -> int:
-    """Open the window on a scene; returns the exit status."""
-    try:
-        scene = load_scene(scene_ref)
-    except SceneError as exc:
-        print(f"gdviz: error: {exc}", file=sys.stderr)
-        return 2
+def run(scene_ref: str | None = None) -> int:
+    """Open the window on a scene (default: the last one used, else linear-regression)."""
     app = _application()
+    from PySide6.QtCore import QSettings
+
+    remembered = QSettings("gdviz", "gdviz").value("last_scene")
+    ref = scene_ref or remembered or "linear-regression"
+    try:
+        scene = load_scene(ref)
+    except SceneError as exc:
+        if scene_ref is not None:
+            print(f"gdviz: error: {exc}", file=sys.stderr)
+            return 2
+        scene = load_scene("linear-regression")  # the remembered file is gone: start afresh
     _configure_jax_cache()
     from gdviz.ui.main_window import MainWindow
 
-    window = MainWindow(scene)
+    window = MainWindow(scene, remember=True)
+    window.restore_settings()
+    if Path(str(ref)).suffix == ".toml" and Path(str(ref)).exists():
+        window.scene_path = Path(str(ref))
     window.show()
     return app.exec()
 

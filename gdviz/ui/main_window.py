@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -17,12 +19,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gdviz.core import Scene, builtin_scene_names, load_scene
+from gdviz.core import Scene, builtin_scene_names, load_scene, save_scene
 from gdviz.ui.controller import Controller
 from gdviz.ui.panels import OptimizerPanel, PlaybackBar, ProblemPanel
 from gdviz.ui.plots import DataView, LossPlot
 from gdviz.ui.surface_view import SurfaceView
-from gdviz.ui.theme import LIGHT
+from gdviz.ui.theme import LIGHT, PRESENTER_SCALE, THEMES
 
 
 class SceneBar(QWidget):
@@ -34,6 +36,7 @@ class SceneBar(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 4)
         top = QHBoxLayout()
+        self.top = top
         self.choice = QComboBox()
         self.choice.setToolTip("Built-in scenes")
         self.names = builtin_scene_names()
@@ -69,6 +72,16 @@ class SceneBar(QWidget):
 
     caption_wanted = True
 
+    def current_name(self) -> str | None:
+        data = self.choice.currentData()
+        return None if data == "__custom__" else data
+
+    def set_chooser_visible(self, on: bool) -> None:
+        for i in range(self.top.count()):
+            widget = self.top.itemAt(i).widget()
+            if widget is not None:
+                widget.setVisible(on)
+
     def show_caption(self, on: bool) -> None:
         self.caption_wanted = on
         self.caption.setVisible(on and bool(self.controller.scene.caption))
@@ -77,8 +90,13 @@ class SceneBar(QWidget):
 class MainWindow(QMainWindow):
     """Surface on the left, loss and data on the right, controls in docks, playback below."""
 
-    def __init__(self, scene: Scene, *, background: bool = True) -> None:
+    def __init__(self, scene: Scene, *, background: bool = True, remember: bool = False) -> None:
         super().__init__()
+        self.remember = remember  # QSettings are written only by the real app, not tests
+        self.scene_path: Path | None = None
+        self.theme_name = "light"
+        self.presenter = False
+        self._docks_before: dict[QDockWidget, bool] = {}
         self.setWindowTitle("gdviz")
         self.controller = Controller(scene, background=background, parent=self)
         ctl = self.controller
@@ -151,6 +169,13 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file = bar.addMenu("&File")
         self._action(file, "&Open scene…", self.open_scene, QKeySequence.StandardKey.Open)
+        self._action(file, "&Save scene", self.save_scene, QKeySequence.StandardKey.Save)
+        self._action(file, "Save scene &as…", self.save_scene_as, QKeySequence.StandardKey.SaveAs)
+        file.addSeparator()
+        self._action(file, "Export &video (MP4)…", lambda: self.export("video"), "Ctrl+E")
+        self._action(file, "Export &GIF…", lambda: self.export("GIF"))
+        self._action(file, "Export &image (PNG)…", lambda: self.export("image"))
+        self._action(file, "Export &trajectories (CSV)…", self.export_trajectories)
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view = bar.addMenu("&View")
@@ -158,14 +183,28 @@ class MainWindow(QMainWindow):
         caption = self._action(view, "Show &caption", self.scene_bar.show_caption)
         caption.setCheckable(True)
         caption.setChecked(True)
+        self.caption_action = caption
         view.addAction(self.optimizer_dock.toggleViewAction())
         view.addAction(self.problem_dock.toggleViewAction())
+        view.addSeparator()
+        self.presenter_action = self._action(view, "&Presenter mode", self.set_presenter, "F5")
+        self.presenter_action.setCheckable(True)
+        self._action(view, "Leave presenter mode", lambda: self.set_presenter(False), "Esc")
+        self._action(view, "F&ull screen", self.toggle_full_screen, "F11")
+        self.dark_action = self._action(
+            view, "&Dark theme", lambda on: self.set_theme_name("dark" if on else "light"), "Ctrl+D"
+        )
+        self.dark_action.setCheckable(True)
+        self._action(view, "Next scene", lambda: self.step_scene(1), "PgDown")
+        self._action(view, "Previous scene", lambda: self.step_scene(-1), "PgUp")
         play = bar.addMenu("&Playback")
         self._action(play, "Play / pause", ctl.toggle_play, "Space")
         self._action(play, "Step back", lambda: ctl.step_by(-1), "Left")
         self._action(play, "Step forward", lambda: ctl.step_by(1), "Right")
         self._action(play, "Reset", ctl.reset, "Home")
         self._action(play, "Go to the end", lambda: (ctl.pause(), ctl.set_step(ctl.steps)), "End")
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
 
     def _on_entries_changed(self) -> None:
         self.data_view.setVisible(self.data_view.applicable)
@@ -175,13 +214,156 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(
             self, "Open scene", "", "Scenes (*.toml);;All files (*)"
         )
-        if path:
-            self.controller.load(path)
+        if path and self.controller.load(path):
+            self.scene_path = Path(path)
+
+    # --- saving and exporting ------------------------------------------------------------------
+
+    def scene_to_save(self) -> Scene:
+        """The scene with everything the user changed, the visible rectangle included."""
+        return self.controller.scene.replace(view=self.surface.visible_rect())
+
+    def save_scene(self) -> bool:
+        if self.scene_path is None:
+            return self.save_scene_as()
+        return self.save_scene_to(self.scene_path)
+
+    def save_scene_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save scene", "scene.toml", "Scenes (*.toml)")
+        return bool(path) and self.save_scene_to(Path(path))
+
+    def save_scene_to(self, path: Path) -> bool:
+        try:
+            save_scene(self.scene_to_save(), path)
+        except OSError as exc:
+            self.show_error(f"Could not save {path}: {exc.strerror or exc}")
+            return False
+        self.scene_path = path
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    def export(self, kind: str) -> None:
+        from gdviz.ui.dialogs import ExportDialog, run_export
+
+        suffix = {"video": "mp4", "GIF": "gif", "image": "png"}[kind]
+        dialog = ExportDialog(self.controller.scene, kind, self)
+        if dialog.exec() != ExportDialog.DialogCode.Accepted:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, f"Export {kind}", f"gdviz.{suffix}", f"*.{suffix}"
+        )
+        if not path:
+            return
+        self.controller.pause()
+        step = self.controller.step if kind == "image" else None
+        error = run_export(
+            self,
+            self.scene_to_save(),
+            Path(path),
+            dialog.chosen_size(),
+            dialog.fps.value(),
+            dialog.seconds.value(),
+            step,
+        )
+        if error:
+            self.show_error(error)
+
+    def export_trajectories(self) -> None:
+        from gdviz.cli import UserError, trajectories_text, write_text_atomically
+
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export trajectories", "trajectories.csv", "*.csv"
+        )
+        if not path:
+            return
+        try:
+            write_text_atomically(Path(path), trajectories_text(self.controller.results))
+        except UserError as exc:
+            self.show_error(str(exc))
+
+    # --- looks ---------------------------------------------------------------------------------
+
+    def set_theme_name(self, name: str) -> None:
+        self.theme_name = name
+        self._apply_theme()
+
+    def _apply_theme(self) -> None:
+        base = THEMES[self.theme_name]
+        theme = base.scaled("presenter", PRESENTER_SCALE) if self.presenter else base
+        for view in (self.surface, self.loss_plot, self.data_view):
+            view.set_theme(theme)
+        self.optimizers.set_theme(theme)
+        self.dark_action.setChecked(self.theme_name == "dark")
+        caption_pt = theme.plot_font_pt + (4 if self.presenter else -2)
+        self.scene_bar.caption.setStyleSheet(f"font-size: {caption_pt}pt;")
+        dark = f"background: {theme.background}; color: {theme.foreground};" if theme.dark else ""
+        self.scene_bar.setStyleSheet(dark)
+        self.scene_bar.setAutoFillBackground(bool(dark))
+
+    def set_presenter(self, on: bool) -> None:
+        """Only the views, large type and thick lines; Esc or F5 again brings the controls back."""
+        if on == self.presenter:
+            return
+        self.presenter = on
+        self.presenter_action.setChecked(on)
+        if on:
+            self._docks_before = {
+                d: d.isVisible() for d in (self.optimizer_dock, self.problem_dock)
+            }
+        for dock, visible in self._docks_before.items():
+            dock.setVisible(visible and not on)
+        for widget in (self.menuBar(), self.statusBar(), self.playback):
+            widget.setVisible(not on)
+        self.scene_bar.set_chooser_visible(not on)
+        self._apply_theme()
+
+    def toggle_full_screen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def step_scene(self, delta: int) -> None:
+        """PageDown / PageUp, as a presentation clicker sends: the next or previous built-in scene."""
+        names = builtin_scene_names()
+        current = self.scene_bar.current_name()
+        index = (names.index(current) + delta) % len(names) if current in names else 0
+        if self.controller.load(names[index]):
+            self.scene_path = None
+
+    def show_shortcuts(self) -> None:
+        QMessageBox.information(self, "Keyboard shortcuts", self.shortcuts_html())
+
+    def shortcuts_html(self) -> str:
+        rows = "".join(
+            f"<tr><td><b>{a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)}</b></td>"
+            f"<td>&nbsp;&nbsp;{a.text().replace('&', '')}</td></tr>"
+            for a in self.actions()
+            if not a.shortcut().isEmpty()
+        )
+        extra = (
+            "<tr><td><b>Drag</b></td><td>&nbsp;&nbsp;the round handle: move the start</td></tr>"
+            "<tr><td><b>Click</b></td><td>&nbsp;&nbsp;the surface: start there</td></tr>"
+            "<tr><td><b>Wheel</b></td><td>&nbsp;&nbsp;zoom; drag empty space to pan</td></tr>"
+        )
+        return f"<table>{rows}{extra}</table>"
 
     def show_error(self, message: str) -> None:
         QMessageBox.warning(self, "gdviz", message)
 
+    def restore_settings(self) -> None:
+        """Window geometry and theme from the last session."""
+        settings = QSettings("gdviz", "gdviz")
+        geometry = settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        theme = settings.value("theme", "light")
+        if theme in THEMES and theme != self.theme_name:
+            self.set_theme_name(str(theme))
+
     def closeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt's name)
         self.controller.shutdown()
-        QSettings("gdviz", "gdviz").setValue("geometry", self.saveGeometry())
+        if self.remember:
+            settings = QSettings("gdviz", "gdviz")
+            settings.setValue("geometry", self.saveGeometry())
+            settings.setValue("theme", self.theme_name)
+            name = self.scene_bar.current_name()
+            settings.setValue("last_scene", str(self.scene_path) if self.scene_path else name)
         super().closeEvent(event)

@@ -40,7 +40,7 @@ from gdviz.core.specs import ParamSpec
 from gdviz.core.status import classify
 from gdviz.ui.controller import SPEEDS, Controller
 from gdviz.ui.rate import Throttle
-from gdviz.ui.theme import entry_color
+from gdviz.ui.theme import LIGHT, Theme, entry_color
 
 SYMBOLS = {
     "learning_rate": "η",
@@ -116,10 +116,11 @@ class LogSlider(QSlider):
 class OptimizerRow(QFrame):
     """Controls of one entry: visibility, colour, label, status, hyperparameters, batch size."""
 
-    def __init__(self, controller: Controller, label: str) -> None:
+    def __init__(self, controller: Controller, label: str, theme: Theme = LIGHT) -> None:
         super().__init__()
         self.controller = controller
         self.label = label
+        self.theme = theme
         entry = controller.scene.entry(label)
         rule = RULES[entry.rule]
         self.setObjectName("optimizerRow")
@@ -235,7 +236,7 @@ class OptimizerRow(QFrame):
     def _color(self) -> str:
         scene = self.controller.scene
         index = [e.label for e in scene.optimizers].index(self.label)
-        return entry_color(index, scene.optimizers[index].color)
+        return entry_color(index, scene.optimizers[index].color, self.theme)
 
     def refresh(self) -> None:
         """Show the entry's current values without sending them back."""
@@ -291,6 +292,7 @@ class OptimizerPanel(QWidget):
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         layout.addWidget(self.scroll, 1)
         self.rows: dict[str, OptimizerRow] = {}
+        self.theme = LIGHT
         controller.entries_changed.connect(self.rebuild)
         controller.scene_changed.connect(self.refresh)
         self.throttle = Throttle(self.refresh_status, parent=self)
@@ -305,7 +307,7 @@ class OptimizerPanel(QWidget):
         box.setSpacing(6)
         self.rows = {}
         for entry in self.controller.scene.optimizers:
-            row = OptimizerRow(self.controller, entry.label)
+            row = OptimizerRow(self.controller, entry.label, self.theme)
             self.rows[entry.label] = row
             box.addWidget(row)
         box.addStretch(1)
@@ -314,6 +316,13 @@ class OptimizerPanel(QWidget):
             old.deleteLater()  # later: a row's own signal may have started this rebuild
         self.scroll.setWidget(holder)
         self.refresh_status()
+
+    def set_theme(self, theme: Theme) -> None:
+        """The swatches follow the views' palette (white replaces black on the dark theme)."""
+        self.theme = theme
+        for row in self.rows.values():
+            row.theme = theme
+            row.refresh()
 
     def refresh(self) -> None:
         labels = [e.label for e in self.controller.scene.optimizers]
