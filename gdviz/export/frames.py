@@ -76,7 +76,9 @@ class LectureView(QWidget):
         """The picture at ``step``."""
         self.controller.set_step(step)
         self.loss.throttle.flush()
-        QApplication.processEvents()
+        self.layout().activate()  # the counter's text grew: lay out now, not in the event loop
+        # grab() paints the widgets itself: letting the event loop paint them first as well
+        # would draw every frame twice.
         return qimage_to_array(self.grab().toImage())
 
 
