@@ -84,12 +84,21 @@ def ui_figures(scene_name: str = "linear-regression", repeats: int = 200) -> dic
 
     from gdviz.export.frames import render
 
+    stamps: list[float] = []
+
+    def stamp(done: int, total: int) -> bool:
+        stamps.append(time.perf_counter())
+        return True
+
     with tempfile.TemporaryDirectory() as folder:
         t0 = time.perf_counter()
-        count = render(scene, Path(folder) / "bench.mp4", (1920, 1080), 30.0, 3.0)
+        count = render(scene, Path(folder) / "bench.mp4", (1920, 1080), 30.0, 4.0, progress=stamp)
         render_s = time.perf_counter() - t0
     return {
-        "render_fps": round(count / render_s, 1),
+        # Frames per second once the window is built (the steady rate of a long video), and
+        # the whole command's time with its one-off set-up for this short one.
+        "render_fps": round((len(stamps) - 1) / (stamps[-1] - stamps[0]), 1),
+        "render_total_s": round(render_s, 2),
         "render_frames": count,
         "render_size": "1920x1080 mp4",
         "drag_update_ms": round(1e3 * statistics.median(drags), 2),
