@@ -33,7 +33,8 @@ class Controller(QObject):
 
     Signals:
       entries_changed: entries were added, removed or replaced wholesale (rows rebuild).
-      scene_changed: any value of the scene changed (controls refresh their values).
+      scene_changed: a value of the scene other than a start changed (controls refresh).
+      start_changed: only a start point moved (a drag: nothing but the handles to restyle).
       results_changed: new trajectories are in ``results``.
       step_changed(int): the playback step moved.
       playing_changed(bool): playback started or stopped.
@@ -43,6 +44,7 @@ class Controller(QObject):
 
     entries_changed = Signal()
     scene_changed = Signal()
+    start_changed = Signal()
     results_changed = Signal()
     step_changed = Signal(int)
     playing_changed = Signal(bool)
@@ -113,7 +115,7 @@ class Controller(QObject):
         self.step_changed.emit(0)
         self._recompute(play_when_done=restart)
 
-    def _edit(self, scene: Scene, *, entries: bool = False) -> None:
+    def _edit(self, scene: Scene, *, entries: bool = False, start_only: bool = False) -> None:
         """Apply an edit that keeps the view and the playback step."""
         problem_changed = (scene.problem, scene.problem_params) != (
             self.scene.problem,
@@ -124,14 +126,19 @@ class Controller(QObject):
             self.problem = scene.build_problem()
         if entries:
             self.entries_changed.emit()
-        self.scene_changed.emit()
+        # A drag moves only a start, on every mouse move: the panels have nothing to show for it.
+        (self.start_changed if start_only else self.scene_changed).emit()
         self._recompute()
 
     def set_start(self, xy: tuple[float, float]) -> None:
-        self._edit(self.scene.with_start(xy))
+        self._edit(self.scene.with_start(xy), start_only=True)
 
     def set_entry_start(self, label: str, xy: tuple[float, float]) -> None:
-        self._replace_entry(label, start=(float(xy[0]), float(xy[1])))
+        entries = tuple(
+            dataclasses.replace(e, start=(float(xy[0]), float(xy[1]))) if e.label == label else e
+            for e in self.scene.optimizers
+        )
+        self._edit(self.scene.replace(optimizers=entries), start_only=True)
 
     def set_separate_starts(self, on: bool) -> None:
         """Give every entry its own start (at the shared one), or bring them back to one."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont
 
 from gdviz.core import surface
 from gdviz.core.problems import Rect
@@ -84,6 +84,8 @@ class SurfaceView(pg.PlotWidget):
         self.legend.setParentItem(self.vb)
 
         self.trails: dict[str, Trail] = {}
+        self._brushes: dict[str, QBrush] = {}
+        self._head_pen = pg.mkPen("#FFFFFF", width=2.5)
         self.legend_details = False  # videos name each optimizer's key hyperparameters
         self.handles: dict[str | None, pg.TargetItem] = {}
         self._surface_rect: Rect | None = None
@@ -105,6 +107,7 @@ class SurfaceView(pg.PlotWidget):
         controller.results_changed.connect(self.batch_overlay.update)
         controller.entries_changed.connect(self.rebuild)
         controller.scene_changed.connect(self._on_scene_changed)
+        controller.start_changed.connect(self._sync_handles)
         controller.results_changed.connect(self.update_paths)
         controller.step_changed.connect(lambda _: self.update_paths())
         self._problem_key: object = None
@@ -289,16 +292,23 @@ class SurfaceView(pg.PlotWidget):
             k = min(step, path.steps)
             trail.set_points(path.params[: k + 1], spacing)
             positions.append(path.params[k])
-            brushes.append(pg.mkBrush(entry_color(i, entry.color, self.theme)))
+            brushes.append(self._brush(entry_color(i, entry.color, self.theme)))
         if positions:
             self.heads.setData(
                 pos=np.array(positions),
                 brush=brushes,
                 size=self.theme.head_size,
-                pen=pg.mkPen("#FFFFFF", width=2.5),
+                pen=self._head_pen,
             )
         else:
             self.heads.setData([])
+
+    def _brush(self, color: str) -> QBrush:
+        """One brush object per colour: the scatter's symbol atlas is keyed by the brush."""
+        brush = self._brushes.get(color)
+        if brush is None:
+            brush = self._brushes[color] = pg.mkBrush(color)
+        return brush
 
     # --- input ----------------------------------------------------------------------------------
 

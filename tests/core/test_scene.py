@@ -294,5 +294,5 @@ def test_save_to_an_unwritable_place_raises_and_leaves_nothing(tmp_path: Path) -
 
 def test_titles_with_control_characters_survive_a_round_trip() -> None:
     # Found by the hypothesis round trip: TOML forbids a raw DEL in a string, JSON does not escape it.
-    scene = load_scene("linear-regression").replace(title="a\x7fb\x00c\t\"d\\")
+    scene = load_scene("linear-regression").replace(title='a\x7fb\x00c\t"d\\')
     assert parse_scene(dumps_scene(scene)) == scene
