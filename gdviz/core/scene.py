@@ -20,6 +20,7 @@ from typing import Any
 
 from gdviz.core.optimizers import CONVENTIONS, GRADIENT_NOISE, RULES, Convention
 from gdviz.core.problems import PROBLEMS, Problem, Rect, make_problem
+from gdviz.core.specs import ParamSpec
 
 MAX_STEPS = 10_000
 """The cap on ``steps``: 10,000 steps of nine optimizers still recompute in a few ms."""
@@ -172,6 +173,19 @@ class _Checker:
             raise self.fail(key, f"must lie within ±{MAX_COORD:g}, got {value!r}")
         return (x, y)
 
+    def specced(
+        self, table: Mapping[str, Any], specs: tuple[ParamSpec, ...], where: str
+    ) -> dict[str, float]:
+        """The values ``table`` gives for ``specs``, each checked against its range."""
+        values: dict[str, float] = {}
+        for spec in specs:
+            if spec.name in table:
+                err = spec.problem_with(table[spec.name])
+                if err:
+                    raise self.fail(f"{where}.{spec.name}", err)
+                values[spec.name] = spec.coerce(table[spec.name])
+        return values
+
     def unknown(self, table: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
         extra = sorted(set(table) - set(allowed))
         if extra:
@@ -212,13 +226,7 @@ def _read_entry(ck: _Checker, raw: object, i: int, problem: Problem) -> tuple[Op
     rule = RULES[rule_name]
     ck.unknown(table, _ENTRY_KEYS + tuple(h.name for h in rule.hyperparams), where)
 
-    hyper: dict[str, float] = {}
-    for spec in rule.hyperparams:
-        if spec.name in table:
-            err = spec.problem_with(table[spec.name])
-            if err:
-                raise ck.fail(f"{where}.{spec.name}", err)
-            hyper[spec.name] = float(table[spec.name])
+    hyper = {k: float(v) for k, v in ck.specced(table, rule.hyperparams, where).items()}
 
     batch_size = None
     if "batch_size" in table:
@@ -304,13 +312,7 @@ def scene_from_dict(data: Mapping[str, Any], source: str = "<scene>") -> Scene:
         raise ck.fail("problem.name", f"unknown problem {pname!r}; one of: {', '.join(PROBLEMS)}")
     pspec = PROBLEMS[pname]
     ck.unknown(ptable, ("name",) + tuple(p.name for p in pspec.params), "problem")
-    pparams: dict[str, float] = {}
-    for p in pspec.params:
-        if p.name in ptable:
-            err = p.problem_with(ptable[p.name])
-            if err:
-                raise ck.fail(f"problem.{p.name}", err)
-            pparams[p.name] = p.coerce(ptable[p.name])
+    pparams = ck.specced(ptable, pspec.params, "problem")
     problem = _cached_problem(pname, tuple(sorted(pparams.items())))
 
     title = ck.string(data.get("title", problem.title), "title", 200)
