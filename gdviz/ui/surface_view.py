@@ -97,6 +97,8 @@ class SurfaceView(pg.PlotWidget):
         self._surface_timer = QTimer(self, singleShot=True, interval=150)
         self._surface_timer.timeout.connect(self.refresh_surface)
         self.vb.sigRangeChangedManually.connect(lambda *_: self._surface_timer.start())
+        # Trails are thinned to the pixel size: a zoom needs them thinned afresh.
+        self.vb.sigRangeChanged.connect(lambda *_: self.update_paths())
         self.vb.sigResized.connect(lambda *_: self._surface_timer.start())
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
@@ -278,7 +280,7 @@ class SurfaceView(pg.PlotWidget):
         ctl = self.controller
         step = ctl.step
         px, py = self.vb.viewPixelSize()
-        spacing = 0.5 * min(px, py)  # half a pixel: thinning is invisible
+        spacing = 1.5 * min(px, py)  # under half the trail's width: thinning is invisible
         positions, brushes = [], []
         for i, entry in enumerate(ctl.scene.optimizers):
             trail = self.trails.get(entry.label)
