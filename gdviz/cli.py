@@ -60,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     shot.add_argument("-o", "--output", required=True, help="PNG file to write")
     shot.add_argument("--size", default="1600x1000", help="WIDTHxHEIGHT (default 1600x1000)")
     shot.add_argument("--step", type=int, help="playback step to show (default: the last)")
+    shot.add_argument(
+        "--view",
+        choices=("2d", "3d"),
+        default="2d",
+        help="which surface view (3d needs OpenGL: X or Xvfb)",
+    )
     render = sub.add_parser("render", help="record a scene to MP4, GIF or PNG, headless")
     render.add_argument("scene", help="built-in scene name or .toml path")
     render.add_argument("-o", "--output", required=True, help="OUT.mp4, OUT.gif or OUT.png")
@@ -69,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     length.add_argument("--seconds", type=float, help="length of the video (default: 30 steps/s)")
     length.add_argument("--steps", type=int, help="show only the first N steps")
     render.add_argument("--step", type=int, help="for a PNG: the step to show (default: the last)")
+    render.add_argument(
+        "--view",
+        choices=("2d", "3d"),
+        default="2d",
+        help="which surface view (3d needs OpenGL: X or Xvfb)",
+    )
     return parser
 
 
@@ -154,7 +166,7 @@ def _cmd_screenshot(args: argparse.Namespace) -> int:
     size = parse_size(args.size)
     from gdviz.ui.app import screenshot
 
-    screenshot(args.scene, Path(args.output), size, args.step)
+    screenshot(args.scene, Path(args.output), size, args.step, args.view)
     return 0
 
 
@@ -183,7 +195,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from gdviz.core import load_scene
 
     scene = load_scene(args.scene)
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if args.view == "2d" or not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from gdviz.export.frames import render
     from gdviz.export.video import ExportError
     from gdviz.ui.app import _application
@@ -199,6 +212,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
             args.steps,
             args.step,
             _progress_bar,
+            view=args.view,
         )
     except ExportError as exc:
         raise UserError(str(exc)) from None

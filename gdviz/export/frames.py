@@ -19,6 +19,7 @@ from gdviz.core import Scene
 from gdviz.export.video import ExportError, check_output, write_video
 from gdviz.ui.controller import BASE_STEPS_PER_SECOND, Controller
 from gdviz.ui.plots import LossPlot
+from gdviz.ui.surface3d import Surface3DView
 from gdviz.ui.surface_view import SurfaceView
 from gdviz.ui.theme import LIGHT, Theme
 
@@ -42,7 +43,7 @@ def qimage_to_array(image: QImage) -> np.ndarray:
 class LectureView(QWidget):
     """Title, surface and loss side by side, and a step counter: the picture of a recording."""
 
-    def __init__(self, scene: Scene, theme: Theme) -> None:
+    def __init__(self, scene: Scene, theme: Theme, view: str = "2d") -> None:
         super().__init__()
         self.setAutoFillBackground(True)
         self.setStyleSheet(f"background: {theme.background}; color: {theme.foreground};")
@@ -50,6 +51,16 @@ class LectureView(QWidget):
         self.surface = SurfaceView(self.controller, theme)
         self.surface.legend_details = True
         self.surface.rebuild()
+        self.surface3d: Surface3DView | None = None
+        if view == "3d":
+            self.surface3d = Surface3DView(self.controller, theme)
+            if not self.surface3d.available:
+                raise ExportError(
+                    f"no 3-D view: {self.surface3d.reason} (run under X, or xvfb-run)"
+                )
+            self.surface3d.controls.hide()  # no buttons in a recording
+            self.surface.setParent(self)  # kept for its view rectangle, not shown
+            self.surface.hide()
         self.loss = LossPlot(self.controller, theme)
         title = QLabel(scene.title)
         title.setStyleSheet(f"font-size: {theme.plot_font_pt + 8}pt; font-weight: 600;")
@@ -60,7 +71,7 @@ class LectureView(QWidget):
         top.addWidget(title, 1)
         top.addWidget(self.counter)
         body = QHBoxLayout()
-        body.addWidget(self.surface, 3)
+        body.addWidget(self.surface if self.surface3d is None else self.surface3d, 3)
         body.addWidget(self.loss, 2)
         column = QVBoxLayout(self)
         column.setContentsMargins(18, 12, 18, 12)
@@ -107,6 +118,7 @@ def render(
     steps: int | None = None,
     step: int | None = None,
     progress: Progress | None = None,
+    view: str = "2d",
 ) -> int:
     """Render ``scene`` to ``path`` (.mp4, .gif or .png); returns the number of frames.
 
@@ -114,6 +126,7 @@ def render(
       steps: show only the first ``steps`` steps (default: all).
       step: for a .png, the step to show (default: the last).
       progress: called after each frame; returning False cancels (nothing is left behind).
+      view: "2d", or "3d" for the OpenGL surface (needs a display with GL: X or Xvfb).
 
     Raises:
       ExportError: the path cannot be written, or the export was cancelled.
@@ -122,29 +135,29 @@ def render(
     width, height = size
     if suffix == ".mp4":  # H.264 in yuv420p wants even sides
         width, height = width - width % 2, height - height % 2
-    view = LectureView(scene, video_theme(height))
-    view.resize(width, height)
-    view.show()
+    lecture = LectureView(scene, video_theme(height), view)
+    lecture.setFixedSize(width, height)  # every frame the same size, as the encoder needs
+    lecture.show()
     QApplication.processEvents()
-    view.surface.fit_view()
+    lecture.surface.fit_view()
     try:
         total = scene.steps if steps is None else max(1, min(steps, scene.steps))
         if suffix == ".png":
-            image = view.frame(total if step is None else max(0, min(step, scene.steps)))
+            image = lecture.frame(total if step is None else max(0, min(step, scene.steps)))
             _write_png(image, path)
             return 1
         schedule = frame_steps(total, fps, seconds)
 
         def frames() -> Iterator[np.ndarray]:
             for i, k in enumerate(schedule):
-                yield view.frame(k)
+                yield lecture.frame(k)
                 if progress is not None and progress(i + 1, len(schedule)) is False:
                     raise ExportError("export cancelled")
 
         return write_video(path, frames(), fps)
     finally:
-        view.close()
-        view.deleteLater()
+        lecture.close()
+        lecture.deleteLater()
 
 
 def _write_png(image: np.ndarray, path: Path) -> None:

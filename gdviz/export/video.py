@@ -81,6 +81,10 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: float) -> int:
                         output_params=["-filter_complex", _GIF_FILTER],
                     )
                 writer.send(None)
+            if frame.shape[:2] != (height, width):
+                raise ExportError(
+                    f"frame {count} is {frame.shape[1]}x{frame.shape[0]}, not {width}x{height}"
+                )
             writer.send(np.ascontiguousarray(frame[..., :3], dtype=np.uint8))
             count += 1
         if writer is None:

@@ -68,7 +68,9 @@ def run(scene_ref: str | None = None) -> int:
     return app.exec()
 
 
-def screenshot(scene_ref: str, path: Path, size: tuple[int, int], step: int | None = None) -> None:
+def screenshot(
+    scene_ref: str, path: Path, size: tuple[int, int], step: int | None = None, view: str = "2d"
+) -> None:
     """Render the whole window at ``size`` and ``step`` (default: the last) to a PNG, offscreen.
 
     Raises:
@@ -81,12 +83,17 @@ def screenshot(scene_ref: str, path: Path, size: tuple[int, int], step: int | No
     folder = path.resolve().parent
     if not folder.is_dir() or not os.access(folder, os.W_OK):
         raise UserError(f"cannot write {path}: no writable folder {folder}")
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if view == "2d" or not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = _application()
     _configure_jax_cache()
     from gdviz.ui.main_window import MainWindow
 
     window = MainWindow(scene, background=False)
+    if view == "3d" and not window.surface3d.available:
+        window.close()
+        raise UserError(f"no 3-D view: {window.surface3d.reason} (run under X, or xvfb-run)")
+    window.show_view(view)
     window.resize(*size)
     window.show()
     app.processEvents()

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -23,6 +24,7 @@ from gdviz.core import Scene, builtin_scene_names, load_scene, save_scene
 from gdviz.ui.controller import Controller
 from gdviz.ui.panels import OptimizerPanel, PlaybackBar, ProblemPanel
 from gdviz.ui.plots import DataView, LossPlot
+from gdviz.ui.surface3d import Surface3DView
 from gdviz.ui.surface_view import SurfaceView
 from gdviz.ui.theme import LIGHT, PRESENTER_SCALE, THEMES
 
@@ -111,8 +113,14 @@ class MainWindow(QMainWindow):
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.loss_plot)
         right.addWidget(self.data_view)
+        self.surface3d = Surface3DView(ctl, LIGHT)
+        self.view_tabs = QTabWidget()
+        self.view_tabs.addTab(self.surface, "2-D surface")
+        self.view_tabs.addTab(self.surface3d, "3-D surface")
+        if not self.surface3d.available:
+            self.view_tabs.setTabToolTip(1, f"3-D view unavailable: {self.surface3d.reason}")
         views = QSplitter(Qt.Orientation.Horizontal)
-        views.addWidget(self.surface)
+        views.addWidget(self.view_tabs)
         views.addWidget(right)
         views.setStretchFactor(0, 3)
         views.setStretchFactor(1, 2)
@@ -180,6 +188,7 @@ class MainWindow(QMainWindow):
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view = bar.addMenu("&View")
         self._action(view, "&Fit view", self.surface.fit_view, "F")
+        self._action(view, "Switch 2-D / 3-&D", self.toggle_3d, "3")
         caption = self._action(view, "Show &caption", self.scene_bar.show_caption)
         caption.setCheckable(True)
         caption.setChecked(True)
@@ -290,7 +299,7 @@ class MainWindow(QMainWindow):
     def _apply_theme(self) -> None:
         base = THEMES[self.theme_name]
         theme = base.scaled("presenter", PRESENTER_SCALE) if self.presenter else base
-        for view in (self.surface, self.loss_plot, self.data_view):
+        for view in (self.surface, self.surface3d, self.loss_plot, self.data_view):
             view.set_theme(theme)
         self.optimizers.set_theme(theme)
         self.dark_action.setChecked(self.theme_name == "dark")
@@ -316,6 +325,13 @@ class MainWindow(QMainWindow):
             widget.setVisible(not on)
         self.scene_bar.set_chooser_visible(not on)
         self._apply_theme()
+
+    def toggle_3d(self) -> None:
+        self.view_tabs.setCurrentIndex(1 - self.view_tabs.currentIndex())
+
+    def show_view(self, which: str) -> None:
+        """Bring the "2d" or "3d" view to the front."""
+        self.view_tabs.setCurrentIndex(1 if which == "3d" else 0)
 
     def toggle_full_screen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
