@@ -22,10 +22,12 @@ from PySide6.QtWidgets import (
 
 from gdviz.core import Scene, builtin_scene_names, load_scene, save_scene
 from gdviz.ui.controller import Controller
+from gdviz.ui.equations import EquationPanel
+from gdviz.ui.overlays import KINDS, TITLES, OverlaySet
 from gdviz.ui.panels import OptimizerPanel, PlaybackBar, ProblemPanel
 from gdviz.ui.plots import DataView, LossPlot
 from gdviz.ui.surface3d import Surface3DView
-from gdviz.ui.surface_view import SurfaceView
+from gdviz.ui.surface_view import OverlayLayer, SurfaceView
 from gdviz.ui.theme import LIGHT, PRESENTER_SCALE, THEMES
 
 
@@ -113,7 +115,9 @@ class MainWindow(QMainWindow):
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.loss_plot)
         right.addWidget(self.data_view)
-        self.surface3d = Surface3DView(ctl, LIGHT)
+        self.overlays = OverlaySet()
+        self.overlay_layer = OverlayLayer(self.surface, self.overlays)
+        self.surface3d = Surface3DView(ctl, LIGHT, self.overlays)
         self.view_tabs = QTabWidget()
         self.view_tabs.addTab(self.surface, "2-D surface")
         self.view_tabs.addTab(self.surface3d, "3-D surface")
@@ -133,7 +137,12 @@ class MainWindow(QMainWindow):
         column.addWidget(self.playback)
         self.setCentralWidget(central)
 
+        self.equations = EquationPanel(ctl, self.overlays)
         self.optimizer_dock = self._dock("Optimizers", self.optimizers)
+        self.equation_dock = self._dock(
+            "Equations", self.equations, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.equation_dock.hide()
         self.problem_dock = self._dock("Problem", self.problem_panel)
         self.splitDockWidget(self.problem_dock, self.optimizer_dock, Qt.Orientation.Vertical)
         self.resizeDocks([self.optimizer_dock], [380], Qt.Orientation.Horizontal)
@@ -155,12 +164,20 @@ class MainWindow(QMainWindow):
         self._on_entries_changed()
         self.resize(1600, 1000)
 
-    def _dock(self, title: str, widget: QWidget) -> QDockWidget:
+    def _dock(
+        self,
+        title: str,
+        widget: QWidget,
+        area: Qt.DockWidgetArea = Qt.DockWidgetArea.LeftDockWidgetArea,
+    ) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(title)
         dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(area, dock)
         return dock
 
     def _action(self, menu, text: str, slot, shortcut: str | QKeySequence | None = None) -> QAction:  # noqa: ANN001
@@ -189,11 +206,23 @@ class MainWindow(QMainWindow):
         view = bar.addMenu("&View")
         self._action(view, "&Fit view", self.surface.fit_view, "F")
         self._action(view, "Switch 2-D / 3-&D", self.toggle_3d, "3")
+        overlay_menu = view.addMenu("&Overlays")
+        self.overlay_actions = {}
+        for kind, key in zip(KINDS, ("G", "U", "M", "L", "A"), strict=True):
+            action = self._action(
+                overlay_menu, TITLES[kind], lambda on, k=kind: self.overlays.set(k, on), key
+            )
+            action.setCheckable(True)
+            self.overlay_actions[kind] = action
         caption = self._action(view, "Show &caption", self.scene_bar.show_caption)
         caption.setCheckable(True)
         caption.setChecked(True)
         self.caption_action = caption
         view.addAction(self.optimizer_dock.toggleViewAction())
+        equations = self.equation_dock.toggleViewAction()
+        equations.setShortcut(QKeySequence("E"))
+        view.addAction(equations)
+        self.addAction(equations)
         view.addAction(self.problem_dock.toggleViewAction())
         view.addSeparator()
         self.presenter_action = self._action(view, "&Presenter mode", self.set_presenter, "F5")

@@ -17,6 +17,7 @@ from gdviz.core import surface
 from gdviz.core.surface import loss_and_grad_at
 from gdviz.ui.controller import Controller
 from gdviz.ui.items import colour_values
+from gdviz.ui.overlays import COLORS, KINDS, OverlaySet, geometry
 from gdviz.ui.theme import LIGHT, Theme, entry_color
 
 GRID = 128
@@ -87,9 +88,12 @@ class Heights:
 class Surface3DView(QWidget):
     """The surface in 3-D, or a one-line reason where OpenGL is missing."""
 
-    def __init__(self, controller: Controller, theme: Theme = LIGHT) -> None:
+    def __init__(
+        self, controller: Controller, theme: Theme = LIGHT, overlays: OverlaySet | None = None
+    ) -> None:
         super().__init__()
         self.controller = controller
+        self.overlays = overlays
         self.theme = theme
         self.reason = opengl_problem()
         layout = QVBoxLayout(self)
@@ -126,6 +130,20 @@ class Surface3DView(QWidget):
         self.heads.setDepthValue(20)
         self.view.addItem(self.heads)
         self.heights: Heights | None = None
+        self.overlay_items: dict[str, object] = {}
+        if overlays is not None:
+            for kind in KINDS:
+                color = _rgba(COLORS[kind])
+                if kind == "lookahead":
+                    item = gl.GLScatterPlotItem(pxMode=True, size=14, color=color)
+                else:
+                    item = gl.GLLinePlotItem(mode="lines", color=color, width=2.5, antialias=True)
+                item.setGLOptions(on_top_options())
+                item.setDepthValue(30)
+                item.setVisible(False)
+                self.view.addItem(item)
+                self.overlay_items[kind] = item
+            overlays.listeners.append(self.update_overlays)
         self._problem_key: object = None
         controller.entries_changed.connect(self.rebuild)
         controller.scene_changed.connect(self._on_scene_changed)
@@ -231,6 +249,41 @@ class Surface3DView(QWidget):
             )
         else:
             self.heads.setData(pos=np.zeros((0, 3)))
+        self.update_overlays()
+
+    def update_overlays(self) -> None:
+        """The same overlays as the 2-D view, laid on the surface."""
+        if self.overlays is None or self.heights is None:
+            return
+        enabled = self.overlays.enabled
+        for kind, item in self.overlay_items.items():
+            item.setVisible(kind in enabled)
+        if not enabled:
+            return
+        (x0, x1), (y0, y1) = self.rect()
+        px = ((x1 - x0) / 600, (y1 - y0) / 600)  # arrowheads sized as on a 600 px view
+        for kind, pts in geometry(self.controller, self.rect(), px, enabled).items():
+            item = self.overlay_items[kind]
+            if kind == "lookahead":
+                pos = (
+                    np.column_stack([pts, self.path_heights(pts)]) if len(pts) else np.zeros((0, 3))
+                )
+                item.setData(pos=pos)
+                continue
+            pairs = _segments(pts)
+            if len(pairs):
+                item.setData(pos=np.column_stack([pairs, self.path_heights(pairs)]))
+            else:
+                item.setData(pos=np.zeros((0, 3)))
+
+
+def _segments(polyline: np.ndarray) -> np.ndarray:
+    """A NaN-separated polyline as GL "lines" pairs: (a, b), (b, c), ... within each run."""
+    if len(polyline) < 2:
+        return np.empty((0, 2))
+    a, b = polyline[:-1], polyline[1:]
+    keep = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1)
+    return np.stack([a[keep], b[keep]], axis=1).reshape(-1, 2)
 
 
 def _rgba(color: str) -> tuple[float, float, float, float]:

@@ -19,6 +19,7 @@ from gdviz.ui.items import (
     contour_lines,
     key_hyperparams,
 )
+from gdviz.ui.overlays import COLORS, KINDS, OverlaySet, geometry
 from gdviz.ui.theme import LIGHT, Theme, entry_color
 
 RESOLUTION = 512
@@ -418,3 +419,53 @@ class BatchOverlay:
         self.tip.setStyle(angle=180.0 + float(np.degrees(np.arctan2(delta.y(), delta.x()))))
         self.shaft.setVisible(True)
         self.tip.setVisible(True)
+
+
+class OverlayLayer:
+    """The teaching overlays in the 2-D view: one item per kind, updated with the playback step."""
+
+    def __init__(self, view: SurfaceView, overlays: OverlaySet) -> None:
+        self.view = view
+        self.overlays = overlays
+        self.items: dict[str, pg.GraphicsObject] = {}
+        for kind in KINDS:
+            if kind == "lookahead":
+                item = pg.ScatterPlotItem(
+                    pxMode=True,
+                    size=16,
+                    symbol="o",
+                    brush=pg.mkBrush(255, 255, 255, 60),
+                    pen=pg.mkPen(COLORS[kind], width=2.5),
+                )
+            else:
+                style = Qt.PenStyle.DashLine if kind == "velocity" else Qt.PenStyle.SolidLine
+                width = 1.6 if kind == "scale" else 2.8
+                item = pg.PlotCurveItem(
+                    pen=pg.mkPen(COLORS[kind], width=width, style=style), connect="finite"
+                )
+            item.setZValue(32)
+            view.plot.addItem(item, ignoreBounds=True)
+            self.items[kind] = item
+        overlays.listeners.append(self.update)
+        ctl = view.controller
+        ctl.step_changed.connect(lambda _: self.update())
+        ctl.results_changed.connect(self.update)
+        self.update()
+
+    def update(self) -> None:
+        enabled = self.overlays.enabled
+        for kind, item in self.items.items():
+            item.setVisible(kind in enabled)
+        if not enabled:
+            return
+        shapes = geometry(
+            self.view.controller, self.view.visible_rect(), self.view.vb.viewPixelSize(), enabled
+        )
+        for kind, pts in shapes.items():
+            item = self.items[kind]
+            if kind == "lookahead":
+                item.setData(pos=pts) if len(pts) else item.setData([])
+            elif len(pts):
+                item.setData(pts[:, 0], pts[:, 1])
+            else:
+                item.setData([], [])

@@ -29,12 +29,14 @@ CHECK = textwrap.dedent(
     from gdviz.core import load_scene, surface
     from gdviz.ui.app import _application
     from gdviz.ui.controller import Controller
+    from gdviz.ui.overlays import OverlaySet
     from gdviz.ui.surface3d import GRID, Surface3DView
     from gdviz.export.frames import qimage_to_array
 
     app = _application()
     ctl = Controller(load_scene("local-minimum"), background=False)
-    view = Surface3DView(ctl)
+    overlays = OverlaySet()
+    view = Surface3DView(ctl, overlays=overlays)
     view.resize(800, 600)
     view.show()
     app.processEvents()
@@ -54,6 +56,13 @@ CHECK = textwrap.dedent(
         out["trail_points"] = int(len(line.pos))
         head = line.pos[-1]
         out["trail_end_matches_path"] = bool(np.allclose(head[:2], ctl.results["Momentum"].params[300]))
+        ctl.set_step(10)
+        overlays.set("update", True)
+        pairs = view.overlay_items["update"].pos
+        gd = ctl.results["GD"]
+        out["update_in_3d"] = bool(
+            np.allclose(pairs[0, :2], gd.params[10]) and np.allclose(pairs[1, :2], gd.params[11])
+        )
     print(json.dumps(out))
     """
 )
@@ -78,6 +87,7 @@ def test_3d_heights_pictures_and_trails(tmp_path: Path) -> None:
     assert out["colours"] > 50  # a shaded surface, not a blank frame
     assert out["changed_pixels"] > 500  # the trails and balls moved with the step
     assert out["trail_points"] == 301 and out["trail_end_matches_path"]
+    assert out["update_in_3d"]  # the overlays lie on the 3-D surface too
 
 
 def test_3d_screenshot_command_under_xvfb(tmp_path: Path) -> None:
