@@ -28,6 +28,15 @@ class UserError(Exception):
     """A failure the user can fix; printed as one line, exit status 2."""
 
 
+def _add_view_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--view",
+        choices=("2d", "3d"),
+        default="2d",
+        help="which surface view (3d needs OpenGL: X or Xvfb)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gdviz",
@@ -60,12 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     shot.add_argument("-o", "--output", required=True, help="PNG file to write")
     shot.add_argument("--size", default="1600x1000", help="WIDTHxHEIGHT (default 1600x1000)")
     shot.add_argument("--step", type=int, help="playback step to show (default: the last)")
-    shot.add_argument(
-        "--view",
-        choices=("2d", "3d"),
-        default="2d",
-        help="which surface view (3d needs OpenGL: X or Xvfb)",
-    )
+    _add_view_argument(shot)
     render = sub.add_parser("render", help="record a scene to MP4, GIF or PNG, headless")
     render.add_argument("scene", help="built-in scene name or .toml path")
     render.add_argument("-o", "--output", required=True, help="OUT.mp4, OUT.gif or OUT.png")
@@ -75,12 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     length.add_argument("--seconds", type=float, help="length of the video (default: 30 steps/s)")
     length.add_argument("--steps", type=int, help="show only the first N steps")
     render.add_argument("--step", type=int, help="for a PNG: the step to show (default: the last)")
-    render.add_argument(
-        "--view",
-        choices=("2d", "3d"),
-        default="2d",
-        help="which surface view (3d needs OpenGL: X or Xvfb)",
-    )
+    _add_view_argument(render)
     return parser
 
 
@@ -130,12 +129,12 @@ def write_text_atomically(path: Path, text: str) -> None:
 
 
 def _cmd_scenes() -> int:
-    from gdviz.core import builtin_scene_names, load_scene
+    from gdviz.core.scene import builtin_scene_titles
 
-    names = builtin_scene_names()
-    width = max(len(n) for n in names)
-    for name in names:
-        print(f"{name:<{width}}  {load_scene(name).title}")
+    titles = builtin_scene_titles()
+    width = max(len(n) for n in titles)
+    for name, title in titles.items():
+        print(f"{name:<{width}}  {title}")
     return 0
 
 

@@ -396,6 +396,22 @@ def builtin_scene_names() -> list[str]:
     )
 
 
+@functools.lru_cache(maxsize=1)
+def builtin_scene_titles() -> dict[str, str]:
+    """``{name: title}`` of the built-in scenes, read without building their problems.
+
+    Loading a scene builds its problem (a network's minima search compiles for about a second);
+    a menu of titles needs none of that.
+    """
+    folder = resources.files("gdviz.scenes")
+    return {
+        name: str(
+            tomllib.loads(folder.joinpath(f"{name}.toml").read_text("utf-8")).get("title", name)
+        )
+        for name in builtin_scene_names()
+    }
+
+
 def load_scene(name_or_path: str | Path) -> Scene:
     """A built-in scene by name (``"linear-regression"``), or a scene file by path.
 

@@ -103,7 +103,13 @@ class EquationPanel(QWidget):
             out.append((label, numbers))
         return out
 
+    def showEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt's name)
+        super().showEvent(event)
+        self.refresh()  # skipped while the panel was closed
+
     def refresh(self) -> None:
+        if not self.isVisible():
+            return  # a closed panel costs nothing during playback
         ctl = self.controller
         convention = ctl.scene.convention
         blocks = [f"<p style='color:#666'>step {ctl.step}, convention <b>{convention}</b></p>"]

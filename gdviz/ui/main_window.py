@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gdviz.core import Scene, builtin_scene_names, load_scene, save_scene
+from gdviz.core import Scene, builtin_scene_names, save_scene
+from gdviz.core.scene import builtin_scene_titles
 from gdviz.ui.controller import Controller
 from gdviz.ui.equations import EquationPanel
 from gdviz.ui.overlays import KINDS, TITLES, OverlaySet
@@ -43,9 +44,10 @@ class SceneBar(QWidget):
         self.top = top
         self.choice = QComboBox()
         self.choice.setToolTip("Built-in scenes")
-        self.names = builtin_scene_names()
-        for name in self.names:
-            self.choice.addItem(load_scene(name).title, name)
+        self.titles = builtin_scene_titles()
+        self.names = list(self.titles)
+        for name, title in self.titles.items():
+            self.choice.addItem(title, name)
         self.choice.activated.connect(lambda i: controller.load(self.choice.itemData(i)))
         top.addWidget(QLabel("Scene:"))
         top.addWidget(self.choice, 1)
@@ -59,9 +61,7 @@ class SceneBar(QWidget):
 
     def refresh(self) -> None:
         scene = self.controller.scene
-        index = next(
-            (i for i, n in enumerate(self.names) if load_scene(n).title == scene.title), -1
-        )
+        index = next((i for i, n in enumerate(self.names) if self.titles[n] == scene.title), -1)
         if index < 0:
             if self.choice.findData("__custom__") < 0:
                 self.choice.addItem(scene.title, "__custom__")

@@ -217,15 +217,24 @@ class Surface3DView(QWidget):
                 line.setData(color=_rgba(entry_color(i, entry.color, self.theme)))
         self.update_paths()
 
-    def path_heights(self, params: np.ndarray) -> np.ndarray:
-        """Heights of points on the surface, lifted a little so that lines stay above it."""
+    def lifted(self, loss: np.ndarray) -> np.ndarray:
+        """Heights of losses, lifted a little so that lines stay above the surface."""
         assert self.heights is not None
-        loss, _ = loss_and_grad_at(self.controller.problem, params)
         (x0, x1), (y0, y1) = self.rect()
         return self.heights.of(loss) + 0.004 * max(x1 - x0, y1 - y0)
 
+    def path_heights(self, params: np.ndarray) -> np.ndarray:
+        """Heights of arbitrary points (overlay ends): their loss is evaluated."""
+        loss, _ = loss_and_grad_at(self.controller.problem, params)
+        return self.lifted(loss)
+
+    def showEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt's name)
+        super().showEvent(event)
+        self.update_paths()  # skipped while the tab was hidden
+
     def update_paths(self) -> None:
-        if self.heights is None:
+        # Nothing to do while another tab is in front: playback would redraw it every frame.
+        if self.heights is None or not self.isVisible():
             return
         ctl = self.controller
         heads, colors = [], []
@@ -240,8 +249,9 @@ class Surface3DView(QWidget):
                 continue
             k = min(ctl.step, path.steps)
             xy = path.params[: k + 1]
-            line.setData(pos=np.column_stack([xy, self.path_heights(xy)]))
-            heads.append(np.append(xy[-1], self.path_heights(xy[-1:])[0]))
+            z = self.lifted(path.loss[: k + 1])  # the recorded losses: nothing to evaluate
+            line.setData(pos=np.column_stack([xy, z]))
+            heads.append(np.append(xy[-1], z[-1]))
             colors.append(_rgba(entry_color(i, entry.color, self.theme)))
         if heads:
             self.heads.setData(
