@@ -1,0 +1,108 @@
+"""A review of every built-in scene at the data level: what a picture of it can show.
+
+A scene is a lesson shown to a room. Each path an entry draws must stay inside the scene's view,
+clear of its border, at every step (a line that touches the edge looks as if it ran off the
+picture), unless leaving is the lesson; and the losses the loss plot draws must span something an
+axis can label.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+from gdviz.core import builtin_scene_names, load_scene, simulate
+
+MARGIN = 0.03
+"""Clearance from the view's border, as a fraction of the view's width (x) and height (y)."""
+
+_SADDLE = (
+    "x² − y² has no bottom: a rule that leaves the ridge along y runs off for good (SGD, momentum "
+    "and Nesterov until their loss is refused as diverged); leaving is the lesson"
+)
+MEANT_TO_LEAVE: dict[tuple[str, str], str] = {
+    ("saddle-point", label): _SADDLE
+    for label in ("SGD", "Momentum", "Nesterov", "AdaGrad", "AdaDelta", "RMSprop", "Adam")
+}
+"""Entries that leave their view or diverge on purpose, with the reason. Every other entry stays."""
+
+NON_POSITIVE_LOSS: dict[str, str] = {
+    "saddle-point": (
+        "x² − y² starts at 2.25 and falls through 0 to about -2e6 (SGD, momentum, Nesterov, "
+        "AdaDelta) or -5 to -37 (AdaGrad, RMSprop, Adam): no log axis; the loss plot needs a "
+        "scale that crosses zero (symmetric log, or loss − loss at start)"
+    ),
+}
+"""Scenes whose drawn losses reach 0 or below, so a log axis cannot show them."""
+
+MIN_LOSS_RATIO = 3.0
+"""The drawn losses of a scene on a log axis span at least this factor (max / min)."""
+
+
+@functools.cache
+def _run(name: str):  # noqa: ANN202
+    scene = load_scene(name)
+    return scene, simulate(scene)
+
+
+def _clearance(scene, params: np.ndarray) -> np.ndarray:  # noqa: ANN001
+    """Per step: the distance to the nearest border, as a fraction of the view's size."""
+    (x0, x1), (y0, y1) = scene.view_rect()
+    w, h = x1 - x0, y1 - y0
+    x, y = params[:, 0], params[:, 1]
+    return np.minimum.reduce([(x - x0) / w, (x1 - x) / w, (y - y0) / h, (y1 - y) / h])
+
+
+def _drawn_loss(path) -> np.ndarray:  # noqa: ANN001
+    """The losses the loss plot draws: every step up to the last sound one."""
+    end = path.steps if path.diverged_at is None else path.diverged_at - 1
+    return path.loss[: end + 1]
+
+
+NAMES = builtin_scene_names()
+
+
+def test_the_exceptions_name_real_scenes_and_entries() -> None:
+    for name, label in MEANT_TO_LEAVE:
+        assert label in {e.label for e in load_scene(name).optimizers}, (name, label)
+    assert set(NON_POSITIVE_LOSS) <= set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_path_stays_clear_of_the_view_border(name: str) -> None:
+    scene, paths = _run(name)
+    problems = []
+    for label, path in paths.items():
+        clear = _clearance(scene, path.params)
+        if (name, label) in MEANT_TO_LEAVE:
+            # The exception must still be true, or it hides nothing and should go.
+            assert path.diverged_at is not None or clear.min() < 0, (name, label)
+            continue
+        if path.diverged_at is not None:
+            problems.append(f"{label} diverges at step {path.diverged_at}")
+        k = int(np.argmin(clear))
+        if clear[k] < MARGIN:
+            problems.append(
+                f"{label} at step {k} is at {tuple(np.round(path.params[k], 3))}, "
+                f"{clear[k]:.1%} of the view from its border (needs {MARGIN:.0%})"
+            )
+    assert not problems, f"{name}: " + "; ".join(problems)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_loss_plot_has_something_to_show(name: str) -> None:
+    _, paths = _run(name)
+    drawn = {label: _drawn_loss(p) for label, p in paths.items()}
+    for label, loss in drawn.items():
+        assert np.all(np.isfinite(loss)), (name, label)
+        # Every curve moves: a flat line says nothing.
+        assert loss.min() < loss[0] - 0.1 * abs(loss[0]), (name, label)
+    low = min(float(v.min()) for v in drawn.values())
+    high = max(float(v.max()) for v in drawn.values())
+    if name in NON_POSITIVE_LOSS:
+        assert low <= 0.0, f"{name} is listed as reaching 0 or below, but its lowest loss is {low}"
+        return
+    assert low > 0.0, f"{name}: a loss of {low} cannot go on a log axis; list the scene and why"
+    assert high / low >= MIN_LOSS_RATIO, f"{name}: losses {low:.3g} .. {high:.3g} span too little"
