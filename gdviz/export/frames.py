@@ -12,12 +12,20 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QFontMetrics, QImage
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gdviz.core import Scene
 from gdviz.export.video import ExportError, check_output, write_video
 from gdviz.ui.controller import BASE_STEPS_PER_SECOND, Controller
+from gdviz.ui.legend import LegendStrip
 from gdviz.ui.plots import LossPlot
 from gdviz.ui.surface3d import Surface3DView
 from gdviz.ui.surface_view import SurfaceView
@@ -40,6 +48,24 @@ def qimage_to_array(image: QImage) -> np.ndarray:
     )
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that ends in "…" when its text does not fit, instead of being cut."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.full_text = text
+        self.setMinimumWidth(10)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setToolTip(text)
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt's name)
+        super().resizeEvent(event)
+        metrics = QFontMetrics(self.font())
+        elided = metrics.elidedText(self.full_text, Qt.TextElideMode.ElideRight, self.width())
+        if elided != self.text():
+            self.setText(elided)
+
+
 class LectureView(QWidget):
     """Title, surface and loss side by side, and a step counter: the picture of a recording."""
 
@@ -49,8 +75,8 @@ class LectureView(QWidget):
         self.setStyleSheet(f"background: {theme.background}; color: {theme.foreground};")
         self.controller = Controller(scene, background=False, parent=self)
         self.surface = SurfaceView(self.controller, theme)
-        self.surface.legend_details = True
-        self.surface.rebuild()
+        # The key sits above the plots, where it hides no path, with each entry's settings.
+        self.legend = LegendStrip(self.controller, theme, details=True)
         self.surface3d: Surface3DView | None = None
         if view == "3d":
             self.surface3d = Surface3DView(self.controller, theme)
@@ -62,7 +88,7 @@ class LectureView(QWidget):
             self.surface.setParent(self)  # kept for its view rectangle, not shown
             self.surface.hide()
         self.loss = LossPlot(self.controller, theme)
-        title = QLabel(scene.title)
+        title = ElidedLabel(scene.title)
         title.setStyleSheet(f"font-size: {theme.plot_font_pt + 8}pt; font-weight: 600;")
         self.counter = QLabel()
         self.counter.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -76,6 +102,7 @@ class LectureView(QWidget):
         column = QVBoxLayout(self)
         column.setContentsMargins(18, 12, 18, 12)
         column.addLayout(top)
+        column.addWidget(self.legend)
         column.addLayout(body, 1)
         self.controller.step_changed.connect(self._count)
         self._count(self.controller.step)
@@ -95,7 +122,7 @@ class LectureView(QWidget):
 
 def video_theme(height: int) -> Theme:
     """Type and lines scaled with the frame: a 1080p video reads like the window at 800 px."""
-    return LIGHT.scaled("video", max(1.0, height / 800))
+    return LIGHT.scaled("video", max(0.6, height / 800))
 
 
 def frame_steps(total: int, fps: float, seconds: float | None) -> list[int]:

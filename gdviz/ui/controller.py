@@ -21,6 +21,7 @@ from gdviz.core import OptimizerEntry, Scene, SceneError, Trajectory, load_scene
 from gdviz.core.optimizers import RULES, Convention
 from gdviz.core.problems import Problem
 from gdviz.core.simulate import structure_key
+from gdviz.ui.theme import Theme, entry_color
 
 BASE_STEPS_PER_SECOND = 30.0
 """Playback speed at 1x."""
@@ -89,6 +90,12 @@ class Controller(QObject):
     @property
     def busy(self) -> bool:
         return self._inflight
+
+    def colors(self, theme: Theme) -> dict[str, str]:
+        """Every entry's colour under ``theme``: its own, or the theme's palette's by position."""
+        return {
+            e.label: entry_color(i, e.color, theme) for i, e in enumerate(self.scene.optimizers)
+        }
 
     # --- scene edits ---------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from gdviz.core.teaching import EQUATIONS, STAGES, stage_captions
 from gdviz.ui.controller import Controller
 from gdviz.ui.overlays import OverlaySet, head_parts
 from gdviz.ui.rate import Throttle
-from gdviz.ui.theme import entry_color
+from gdviz.ui.theme import LIGHT, Theme
 
 # Which overlay shows each stage of a step.
 STAGE_OVERLAY = {
@@ -48,6 +48,7 @@ class EquationPanel(QWidget):
         super().__init__()
         self.controller = controller
         self.overlays = overlays
+        self.theme: Theme = LIGHT
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         self.text = QTextBrowser()
@@ -103,6 +104,11 @@ class EquationPanel(QWidget):
             out.append((label, numbers))
         return out
 
+    def set_theme(self, theme: Theme) -> None:
+        """Entry colours from the theme's palette; type sized like the other panels."""
+        self.theme = theme
+        self.refresh()
+
     def showEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt's name)
         super().showEvent(event)
         self.refresh()  # skipped while the panel was closed
@@ -112,12 +118,14 @@ class EquationPanel(QWidget):
             return  # a closed panel costs nothing during playback
         ctl = self.controller
         convention = ctl.scene.convention
-        blocks = [f"<p style='color:#666'>step {ctl.step}, convention <b>{convention}</b></p>"]
+        muted = "#A0A4AC" if self.theme.dark else "#666666"
+        blocks = [f"<p style='color:{muted}'>step {ctl.step}, convention <b>{convention}</b></p>"]
         by_label = dict(self.rows())
-        for i, entry in enumerate(ctl.scene.optimizers):
+        colors = ctl.colors(self.theme)
+        for entry in ctl.scene.optimizers:
             if not entry.visible:
                 continue
-            color = entry_color(i, entry.color)
+            color = colors[entry.label]
             lines = "<br>".join(html.escape(line) for line in EQUATIONS[(entry.rule, convention)])
             numbers = by_label.get(entry.label, {})
             table = "".join(
@@ -126,7 +134,7 @@ class EquationPanel(QWidget):
             )
             blocks.append(
                 f"<p><span style='color:{color}; font-weight:700'>■ {html.escape(entry.label)}</span><br>"
-                f"<span style='font-family:serif; font-size:13pt'>{lines}</span></p>"
+                f"<span style='font-family:serif; font-size:{self.theme.panel_font_pt + 2}pt'>{lines}</span></p>"
                 f"<table style='font-family:monospace'>{table}</table>"
             )
         scroll = self.text.verticalScrollBar().value()

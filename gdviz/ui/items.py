@@ -65,31 +65,67 @@ def set_pen_color(item: pg.GraphicsObject, color: str, width: float, **kw: objec
 
 
 class Trail:
-    """One optimizer's path. Colours close to the surface's (yellow on the light theme) get a halo.
+    """One optimizer's path: the whole of it faint, the part played so far solid.
 
-    Only those: a wide antialiased stroke is the most expensive thing in a frame (a halo under all
-    nine trails measured 9 ms of a 16 ms drag).
+    The faint path shows from the first frame where every optimizer is going (a paused drag at
+    step 0, a scrub); the solid part is what has happened. Entries listed first are drawn on top
+    and a little thinner, so a path that coincides with another (batch GD under mini-batch GD)
+    shows as a coloured rim around it.
+
+    Colours close to the surface's (yellow on the light theme) get a halo. Only those: a wide
+    antialiased stroke is the most expensive thing in a frame (a halo under all nine trails
+    measured 9 ms of a 16 ms drag).
     """
 
-    def __init__(self, plot: pg.PlotItem, color: str, theme: Theme, name: str = "") -> None:
+    GHOST_ALPHA = 110
+    GHOST_WIDTH = 0.6  # of the solid trail's width
+
+    def __init__(
+        self, plot: pg.PlotItem, color: str, theme: Theme, index: int = 0, count: int = 1
+    ) -> None:
         self.theme = theme
+        self.width = theme.trail_width * (1.0 + 0.4 * index / max(count - 1, 1))
         self.halo = pg.PlotCurveItem(
-            pen=pg.mkPen(QColor(*theme.halo_color), width=theme.halo_width), connect="finite"
+            pen=pg.mkPen(
+                QColor(*theme.halo_color), width=self.width + theme.halo_width - theme.trail_width
+            ),
+            connect="finite",
         )
-        self.line = pg.PlotCurveItem(connect="finite", name=name)
-        self.halo.setZValue(10)
-        self.line.setZValue(11)
-        plot.addItem(self.halo)
-        plot.addItem(self.line)
+        self.ghost = pg.PlotCurveItem(connect="finite")
+        self.line = pg.PlotCurveItem(connect="finite")
+        above = (count - index) * 0.01  # the first entry on top
+        self.ghost.setZValue(8 + above)
+        self.halo.setZValue(10 + above)
+        self.line.setZValue(11 + above)
+        for item in (self.ghost, self.halo, self.line):
+            plot.addItem(item)
+        self._full: np.ndarray | None = None
+        self._ghost_spacing = -1.0
         self.set_color(color)
 
     def set_color(self, color: str) -> None:
-        set_pen_color(self.line, color, self.theme.trail_width, cap=Qt.PenCapStyle.RoundCap)
+        set_pen_color(self.line, color, self.width, cap=Qt.PenCapStyle.RoundCap)
+        faint = QColor(color)
+        faint.setAlpha(self.GHOST_ALPHA)
+        pen = self.ghost.opts.get("pen")
+        if not (isinstance(pen, QPen) and pen.color() == faint):
+            self.ghost.setPen(
+                pg.mkPen(faint, width=self.width * self.GHOST_WIDTH, cap=Qt.PenCapStyle.RoundCap)
+            )
         self._halo_wanted = self.theme.needs_halo(color)
         self.halo.setVisible(self._halo_wanted and self.line.isVisible())
 
+    def set_path(self, full: np.ndarray, step: int, spacing: float = 0.0) -> None:
+        """Show the whole path ``full`` faintly and ``full[: step + 1]`` solid, both thinned to
+        points ``spacing`` apart (under a pixel: the thinning cannot be seen)."""
+        if full is not self._full or spacing != self._ghost_spacing:
+            self._full, self._ghost_spacing = full, spacing
+            ghost = thin_path(full, spacing)
+            self.ghost.setData(ghost[:, 0], ghost[:, 1])
+        self.set_points(full[: step + 1], spacing)
+
     def set_points(self, xy: np.ndarray, spacing: float = 0.0) -> None:
-        """Show the path ``xy``, thinned to points ``spacing`` apart (half a pixel, say)."""
+        """Show the path ``xy`` solid, thinned to points ``spacing`` apart."""
         xy = thin_path(xy, spacing)
         if self._halo_wanted:
             self.halo.setData(xy[:, 0], xy[:, 1])
@@ -98,10 +134,11 @@ class Trail:
     def set_visible(self, visible: bool) -> None:
         self.halo.setVisible(visible and self._halo_wanted)
         self.line.setVisible(visible)
+        self.ghost.setVisible(visible)
 
     def remove(self, plot: pg.PlotItem) -> None:
-        plot.removeItem(self.halo)
-        plot.removeItem(self.line)
+        for item in (self.ghost, self.halo, self.line):
+            plot.removeItem(item)
 
 
 def contour_lines(

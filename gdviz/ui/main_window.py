@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -24,12 +24,61 @@ from gdviz.core import Scene, builtin_scene_names, save_scene
 from gdviz.core.scene import builtin_scene_titles
 from gdviz.ui.controller import Controller
 from gdviz.ui.equations import EquationPanel
+from gdviz.ui.keys import KeyRouter
+from gdviz.ui.legend import LegendStrip
 from gdviz.ui.overlays import KINDS, TITLES, OverlaySet
 from gdviz.ui.panels import OptimizerPanel, PlaybackBar, ProblemPanel
 from gdviz.ui.plots import DataView, LossPlot
 from gdviz.ui.surface3d import Surface3DView
 from gdviz.ui.surface_view import OverlayLayer, SurfaceView
-from gdviz.ui.theme import LIGHT, PRESENTER_SCALE, THEMES
+from gdviz.ui.theme import LIGHT, PRESENTER_SCALE, THEMES, Theme
+
+BASE_SIZE = (1600, 1000)
+"""The window size the theme's type sizes were chosen for; type scales with the window from it."""
+
+
+def window_scale(width: int, height: int) -> float:
+    """How much larger than at ``BASE_SIZE`` type and lines are drawn, in steps of 0.1.
+
+    Type follows the window: a 1024x640 window would otherwise spend its plots on labels, and a
+    full-HD projector would show 11 pt text as specks.
+    """
+    factor = min(width / BASE_SIZE[0], height / BASE_SIZE[1])
+    return round(min(max(factor, 0.8), 1.6) * 10) / 10
+
+
+def palette_for(theme: Theme) -> QPalette:
+    """A Qt palette for the panels and docks that matches the plots' theme."""
+    palette = QPalette()
+    if not theme.dark:
+        return palette  # the platform's own light palette
+    bg, fg = QColor(theme.background), QColor(theme.foreground)
+    base = QColor("#1B1E25")
+    button = QColor("#262A33")
+    roles = QPalette.ColorRole
+    for role, color in (
+        (roles.Window, bg),
+        (roles.WindowText, fg),
+        (roles.Base, base),
+        (roles.AlternateBase, button),
+        (roles.Text, fg),
+        (roles.Button, button),
+        (roles.ButtonText, fg),
+        (roles.ToolTipBase, button),
+        (roles.ToolTipText, fg),
+        (roles.PlaceholderText, QColor("#8A8F99")),
+        (roles.Highlight, QColor("#3D7BD9")),
+        (roles.HighlightedText, QColor("#FFFFFF")),
+        (roles.Link, QColor("#56B4E9")),
+        (roles.Mid, QColor("#3A3F4A")),
+        (roles.Dark, QColor("#0C0E12")),
+        (roles.Light, QColor("#3A3F4A")),
+    ):
+        palette.setColor(role, color)
+    disabled = QColor("#6C717B")
+    for role in (roles.WindowText, roles.Text, roles.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    return palette
 
 
 class SceneBar(QWidget):
@@ -133,6 +182,11 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.scene_bar)
+        self.legend = LegendStrip(ctl, LIGHT)
+        self.legend.toggled.connect(
+            lambda label: ctl.set_visible(label, not ctl.scene.entry(label).visible)
+        )
+        column.addWidget(self.legend)
         column.addWidget(views, 1)
         column.addWidget(self.playback)
         self.setCentralWidget(central)
@@ -157,12 +211,44 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.hover, 1)
         self.statusBar().addPermanentWidget(self.busy)
         self.surface.hovered.connect(self.hover.setText)
+        ctl.entries_changed.connect(self.hover.clear)  # no m, b readout over a w1, w2 scene
         ctl.busy_changed.connect(lambda b: self.busy.setText("preparing…" if b else ""))
         ctl.error.connect(self.show_error)
         ctl.entries_changed.connect(self._on_entries_changed)
         self._build_menus()
+        self.overlays.listeners.append(self._sync_overlay_actions)
         self._on_entries_changed()
-        self.resize(1600, 1000)
+        self.keys = KeyRouter(self, self.current_view)
+        self.ui_scale = 1.0
+        self._full_screen_before = False
+        self._scale_timer = QTimer(self, singleShot=True, interval=120)
+        self._scale_timer.timeout.connect(self._rescale)
+        self.resize(*BASE_SIZE)
+        self.surface.setFocus()
+
+    def current_view(self) -> QWidget:
+        """The view in front (the 2-D or the 3-D surface): where focus goes back to."""
+        return self.view_tabs.currentWidget()
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt's name)
+        super().resizeEvent(event)
+        self._scale_timer.start()
+
+    def _rescale(self) -> None:
+        scale = window_scale(self.width(), self.height())
+        if scale != self.ui_scale:
+            self.ui_scale = scale
+            self._apply_theme()
+
+    def _sync_overlay_actions(self) -> None:
+        """The menu's check marks follow the overlays, whoever switched them (the equations
+        panel's step-by-step does too)."""
+        for kind, action in self.overlay_actions.items():
+            on = kind in self.overlays.enabled
+            if action.isChecked() != on:
+                action.blockSignals(True)
+                action.setChecked(on)
+                action.blockSignals(False)
 
     def _dock(
         self,
@@ -228,6 +314,9 @@ class MainWindow(QMainWindow):
         self.presenter_action = self._action(view, "&Presenter mode", self.set_presenter, "F5")
         self.presenter_action.setCheckable(True)
         self._action(view, "Leave presenter mode", lambda: self.set_presenter(False), "Esc")
+        self._action(
+            view, "Show / hide the playback &bar (presenter mode)", self.toggle_playback_bar, "B"
+        )
         self._action(view, "F&ull screen", self.toggle_full_screen, "F11")
         self.dark_action = self._action(
             view, "&Dark theme", lambda on: self.set_theme_name("dark" if on else "light"), "Ctrl+D"
@@ -322,24 +411,39 @@ class MainWindow(QMainWindow):
     # --- looks ---------------------------------------------------------------------------------
 
     def set_theme_name(self, name: str) -> None:
+        if name == self.theme_name:
+            return
         self.theme_name = name
         self._apply_theme()
 
-    def _apply_theme(self) -> None:
+    def current_theme(self) -> Theme:
+        """The theme as drawn now: light or dark, scaled with the window and presenter mode."""
+        factor = self.ui_scale * (PRESENTER_SCALE if self.presenter else 1.0)
         base = THEMES[self.theme_name]
-        theme = base.scaled("presenter", PRESENTER_SCALE) if self.presenter else base
+        return base if factor == 1.0 else base.scaled(f"{base.name}-x{factor:g}", factor)
+
+    def _apply_theme(self) -> None:
+        theme = self.current_theme()
         for view in (self.surface, self.surface3d, self.loss_plot, self.data_view):
             view.set_theme(theme)
         self.optimizers.set_theme(theme)
+        self.equations.set_theme(theme)
+        self.legend.set_theme(theme)
         self.dark_action.setChecked(self.theme_name == "dark")
-        caption_pt = theme.plot_font_pt + (4 if self.presenter else -2)
+        # Panels, docks and bars: the window's palette and a font that scales like the plots'.
+        self.setPalette(palette_for(theme))
+        font = QFont(self.font())
+        font.setPointSizeF(theme.panel_font_pt)
+        for widget in (self.menuBar(), self.statusBar(), self.playback, self.scene_bar):
+            widget.setFont(font)
+        for dock in (self.optimizer_dock, self.problem_dock, self.equation_dock):
+            dock.setFont(font)
+        caption_pt = theme.plot_font_pt + (2 if self.presenter else -1)
         self.scene_bar.caption.setStyleSheet(f"font-size: {caption_pt}pt;")
-        dark = f"background: {theme.background}; color: {theme.foreground};" if theme.dark else ""
-        self.scene_bar.setStyleSheet(dark)
-        self.scene_bar.setAutoFillBackground(bool(dark))
 
     def set_presenter(self, on: bool) -> None:
-        """Only the views, large type and thick lines; Esc or F5 again brings the controls back."""
+        """Full screen, only the views, large type and thick lines, and a slim playback bar
+        (B hides it). Esc or F5 again brings everything back as it was."""
         if on == self.presenter:
             return
         self.presenter = on
@@ -348,12 +452,25 @@ class MainWindow(QMainWindow):
             self._docks_before = {
                 d: d.isVisible() for d in (self.optimizer_dock, self.problem_dock)
             }
+            self._full_screen_before = self.isFullScreen()
         for dock, visible in self._docks_before.items():
             dock.setVisible(visible and not on)
-        for widget in (self.menuBar(), self.statusBar(), self.playback):
+        for widget in (self.menuBar(), self.statusBar()):
             widget.setVisible(not on)
+        self.playback.set_slim(on)
+        self.playback.setVisible(True)
         self.scene_bar.set_chooser_visible(not on)
+        if on and not self.isFullScreen():
+            self.showFullScreen()
+        elif not on and self.isFullScreen() and not self._full_screen_before:
+            self.showNormal()
         self._apply_theme()
+        self.current_view().setFocus()
+
+    def toggle_playback_bar(self) -> None:
+        """In presenter mode, hide or show the slim playback bar (the keys work either way)."""
+        if self.presenter:
+            self.playback.setVisible(not self.playback.isVisible())
 
     def toggle_3d(self) -> None:
         self.view_tabs.setCurrentIndex(1 - self.view_tabs.currentIndex())

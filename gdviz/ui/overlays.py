@@ -28,6 +28,17 @@ TITLES = {
     "lookahead": "Nesterov's look-ahead point",
     "scale": "Adaptive step size per axis",
 }
+STYLES = {
+    "gradient": ("solid", 2.2),
+    "update": ("solid", 4.0),
+    "velocity": ("dash", 2.6),
+    "lookahead": ("ring", 2.5),
+    "scale": ("dot", 2.2),
+}
+"""How each kind is stroked in the 2-D view, in the optimizer's own colour: the stroke says
+which overlay it is (a thin arrow the gradient, a thick one the update, a dashed one the
+velocity, a ring the look-ahead point, a dotted ellipse the step size)."""
+
 COLORS = {
     "gradient": "#C00000",
     "update": "#111111",
@@ -74,39 +85,54 @@ def head_parts(controller: Controller) -> list[tuple[str, StepParts]]:
     return out
 
 
+def geometry_by_entry(
+    controller: Controller,
+    rect: tuple[tuple[float, float], tuple[float, float]],
+    px: tuple[float, float],
+    kinds: set[str],
+) -> dict[str, dict[str, np.ndarray]]:
+    """For each enabled kind and each visible entry, the NaN-separated polyline (or points, for
+    look-ahead) to draw at that entry's head, in that entry's colour."""
+    (x0, x1), _ = rect
+    width = x1 - x0
+    out: dict[str, dict[str, np.ndarray]] = {kind: {} for kind in kinds}
+    for label, p in head_parts(controller):
+        path = controller.results[label]
+        if "gradient" in kinds:
+            g = float(np.hypot(*p.grad))
+            if g > 0:
+                end = p.point - p.grad / g * GRADIENT_LENGTH * width
+                out["gradient"][label] = arrow(p.point, end, px)
+        if "update" in kinds:
+            out["update"][label] = arrow(p.point, p.point + p.update, px)
+        if "velocity" in kinds and p.velocity is not None:
+            out["velocity"][label] = arrow(p.point, p.point + p.velocity, px)
+        if "lookahead" in kinds and p.lookahead is not None:
+            out["lookahead"][label] = p.lookahead[None, :]
+        if "scale" in kinds and p.rule in ADAPTIVE:
+            g0 = float(np.hypot(*path.grads[0])) or 1.0
+            axes = np.minimum(p.scale * g0, SCALE_CAP * width)
+            out["scale"][label] = ellipse(p.point, axes)
+    return out
+
+
 def geometry(
     controller: Controller,
     rect: tuple[tuple[float, float], tuple[float, float]],
     px: tuple[float, float],
     kinds: set[str],
 ) -> dict[str, np.ndarray]:
-    """For each enabled kind, the NaN-separated polyline (or points, for look-ahead) to draw."""
-    (x0, x1), _ = rect
-    width = x1 - x0
-    parts = head_parts(controller)
-    lines: dict[str, list[np.ndarray]] = {kind: [] for kind in kinds}
-    for label, p in parts:
-        path = controller.results[label]
-        if "gradient" in kinds:
-            g = float(np.hypot(*p.grad))
-            if g > 0:
-                end = p.point - p.grad / g * GRADIENT_LENGTH * width
-                lines["gradient"].append(arrow(p.point, end, px))
-        if "update" in kinds:
-            lines["update"].append(arrow(p.point, p.point + p.update, px))
-        if "velocity" in kinds and p.velocity is not None:
-            lines["velocity"].append(arrow(p.point, p.point + p.velocity, px))
-        if "lookahead" in kinds and p.lookahead is not None:
-            lines["lookahead"].append(p.lookahead[None, :])
-        if "scale" in kinds and p.rule in ADAPTIVE:
-            g0 = float(np.hypot(*path.grads[0])) or 1.0
-            axes = np.minimum(p.scale * g0, SCALE_CAP * width)
-            lines["scale"].append(ellipse(p.point, axes))
-            lines["scale"].append(np.array([[np.nan, np.nan]]))
-    return {
-        kind: (np.concatenate(chunks) if chunks else np.empty((0, 2)))
-        for kind, chunks in lines.items()
-    }
+    """For each enabled kind, every entry's shape in one NaN-separated polyline (or points)."""
+    gap = np.array([[np.nan, np.nan]])
+    out = {}
+    for kind, shapes in geometry_by_entry(controller, rect, px, kinds).items():
+        chunks = [
+            c
+            for shape in shapes.values()
+            for c in ((shape,) if kind == "lookahead" else (shape, gap))
+        ]
+        out[kind] = np.concatenate(chunks) if chunks else np.empty((0, 2))
+    return out
 
 
 class OverlaySet:

@@ -40,7 +40,7 @@ from gdviz.core.specs import ParamSpec
 from gdviz.core.status import classify
 from gdviz.ui.controller import SPEEDS, Controller
 from gdviz.ui.rate import Throttle
-from gdviz.ui.theme import LIGHT, Theme, entry_color
+from gdviz.ui.theme import LIGHT, Theme
 
 SYMBOLS = {
     "learning_rate": "η",
@@ -234,9 +234,7 @@ class OptimizerRow(QFrame):
             self.controller.set_color(self.label, color.name())
 
     def _color(self) -> str:
-        scene = self.controller.scene
-        index = [e.label for e in scene.optimizers].index(self.label)
-        return entry_color(index, scene.optimizers[index].color, self.theme)
+        return self.controller.colors(self.theme)[self.label]
 
     def refresh(self) -> None:
         """Show the entry's current values without sending them back."""
@@ -474,7 +472,8 @@ class PlaybackBar(QWidget):
         self.readout = QLabel()
         self.readout.setMinimumWidth(120)
         layout.addWidget(self.readout)
-        layout.addWidget(QLabel("of"))
+        self.of = QLabel("of")
+        layout.addWidget(self.of)
         self.steps = QSpinBox()
         self.steps.setRange(1, MAX_STEPS)
         self.steps.setKeyboardTracking(False)
@@ -485,6 +484,11 @@ class PlaybackBar(QWidget):
         controller.scene_changed.connect(lambda: self.refresh(controller.step))
         controller.playing_changed.connect(self._on_playing)
         self.refresh(controller.step)
+
+    def set_slim(self, on: bool) -> None:
+        """Presenter mode: the buttons, the timeline and the step; no speed or step count."""
+        for widget in (self.speed, self.of, self.steps):
+            widget.setVisible(not on)
 
     def _scrub(self, value: int) -> None:
         self.controller.pause()

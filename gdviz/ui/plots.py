@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from typing import Literal
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QFont
@@ -10,12 +13,12 @@ from gdviz.core.surface import predictions
 from gdviz.ui.controller import Controller
 from gdviz.ui.items import cache_axes, cache_static, set_pen_color
 from gdviz.ui.rate import Throttle
-from gdviz.ui.theme import LIGHT, Theme, entry_color
+from gdviz.ui.theme import LIGHT, Theme
 
 
 def _style(plot: pg.PlotItem, theme: Theme, title: str, bottom: str, left: str) -> None:
     font = QFont()
-    font.setPointSize(theme.plot_font_pt - 2)
+    font.setPointSize(theme.plot_font_pt - 1)
     style = {"font-size": f"{theme.plot_font_pt}pt", "color": theme.foreground}
     plot.setTitle(title, size=f"{theme.plot_font_pt + 1}pt", color=theme.foreground)
     plot.setLabel("bottom", bottom, **style)
@@ -25,30 +28,155 @@ def _style(plot: pg.PlotItem, theme: Theme, title: str, bottom: str, left: str) 
         axis.setTickFont(font)
         axis.setPen(pg.mkPen(theme.foreground))
         axis.setTextPen(pg.mkPen(theme.foreground))
+        # Plain numbers on every axis: "loss (x0.001)" with ticks 3 ... 10 reads as a riddle.
+        axis.enableAutoSIPrefix(False)
     plot.setMenuEnabled(False)
     plot.hideButtons()
     plot.showGrid(x=True, y=True, alpha=0.25)
     cache_axes(plot)
 
 
+Scale = Literal["linear", "log", "symlog"]
+
+
+def choose_scale(lows: list[float]) -> Scale:
+    """Log when every loss is positive; symmetric log when some go to zero or below."""
+    if not lows:
+        return "linear"
+    return "log" if min(lows) > 0 else "symlog"
+
+
+def symlog(y: np.ndarray, c: float) -> np.ndarray:
+    """``sign(y) log10(1 + |y| / c)``: logarithmic far from 0, linear within ``c`` of it."""
+    return np.sign(y) * np.log10(1.0 + np.abs(y) / c)
+
+
+def symlog_inverse(t: np.ndarray, c: float) -> np.ndarray:
+    return np.sign(t) * c * (10.0 ** np.abs(t) - 1.0)
+
+
+def format_number(v: float) -> str:
+    """A tick label a back row can read: 0.001 … 1000 plainly, else 10 to a power."""
+    if v == 0:
+        return "0"
+    a = abs(v)
+    sign = "−" if v < 0 else ""
+    e = math.floor(math.log10(a) + 1e-9)
+    if -3 <= e <= 4:
+        text = f"{a:.6g}"
+        return sign + text
+    mantissa = a / 10**e
+    power = str(e).translate(_SUPERSCRIPT)
+    if abs(mantissa - 1) < 1e-6:
+        return f"{sign}10{power}"
+    return f"{sign}{mantissa:.2g}·10{power}"
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+class LossAxis(pg.AxisItem):
+    """The loss axis: the data arrive already transformed (log10, or symmetric log), and the
+    ticks are placed and labelled in loss units.
+
+    Log ticks label the decades only when there are three or more of them (minor ticks stay
+    unlabelled: "0.9 0.8 0.7 …" crowded the axis); 1, 2 and 5 within a narrower span.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("left")
+        self.kind: Scale = "linear"
+        self.c = 1.0  # the symmetric log's linear half-width
+
+    def tickValues(self, minVal: float, maxVal: float, size: float):  # noqa: ANN201, N802, N803
+        if self.kind == "linear" or not (np.isfinite(minVal) and np.isfinite(maxVal)):
+            return super().tickValues(minVal, maxVal, size)
+        if self.kind == "log":
+            major, minor = _log_ticks(minVal, maxVal)
+        else:
+            major, minor = _symlog_ticks(minVal, maxVal, self.c)
+        if len(major) < 3:  # too narrow for decades: nice numbers in loss units
+            lo, hi = self._inverse(minVal), self._inverse(maxVal)
+            levels = super().tickValues(lo, hi, size)
+            values = sorted({v for _, vs in levels for v in vs})
+            major = [float(self._forward(v)) for v in values if self._valid(v)]
+            minor = []
+        return [(1.0, major), (0.1, minor)]
+
+    def _forward(self, v: float) -> float:
+        return float(np.log10(v)) if self.kind == "log" else float(symlog(np.array(v), self.c))
+
+    def _inverse(self, t: float) -> float:
+        return 10.0**t if self.kind == "log" else float(symlog_inverse(np.array(t), self.c))
+
+    def _valid(self, v: float) -> bool:
+        return v > 0 if self.kind == "log" else True
+
+    def tickStrings(self, values, scale, spacing):  # noqa: ANN001, ANN201, N802
+        if self.kind == "linear":
+            return [format_number(float(v)) if abs(v) > 1e-12 else "0" for v in values]
+        if spacing < 1.0:
+            return ["" for _ in values]  # minor ticks: marks, no labels
+        return [format_number(round(self._inverse(float(v)), 12)) for v in values]
+
+
+def _log_ticks(lo: float, hi: float) -> tuple[list[float], list[float]]:
+    """Major and minor tick positions (in log10 units) between ``lo`` and ``hi``."""
+    d0, d1 = math.floor(lo), math.ceil(hi)
+    decades = [float(d) for d in range(d0, d1 + 1) if lo <= d <= hi]
+    step = max(1, math.ceil(len(decades) / 7))  # at most ~7 labelled decades
+    if len(decades) >= 3:
+        major = decades[::step]
+        minor = [
+            d + math.log10(m) for d in range(d0, d1 + 1) for m in range(2, 10) if step == 1
+        ] + [d for d in decades if d not in major]
+        return major, [v for v in minor if lo <= v <= hi]
+    major = [d + math.log10(m) for d in range(d0, d1 + 1) for m in (1, 2, 5)]
+    minor = [d + math.log10(m) for d in range(d0, d1 + 1) for m in (3, 4, 6, 7, 8, 9)]
+    return [v for v in major if lo <= v <= hi], [v for v in minor if lo <= v <= hi]
+
+
+def _symlog_ticks(lo: float, hi: float, c: float) -> tuple[list[float], list[float]]:
+    """Ticks at 0 and ±c·10^k, placed in symmetric-log units."""
+    top = max(abs(lo), abs(hi))
+    values = [0.0]
+    k = 0
+    while symlog(np.array(c * 10.0**k), c) <= top + 1e-9 and k < 40:
+        values += [c * 10.0**k, -c * 10.0**k]
+        k += 1
+    ticks = sorted(float(symlog(np.array(v), c)) for v in values)
+    major = [t for t in ticks if lo <= t <= hi]
+    step = max(1, math.ceil(len(major) / 7))
+    return major[::step], []
+
+
 class LossPlot(pg.PlotWidget):
-    """Full-batch loss of every optimizer against step (log y), with a cursor at the playback step."""
+    """Full-batch loss of every optimizer against step, with a cursor at the playback step.
+
+    The y axis is logarithmic when every loss is positive and symmetric-logarithmic otherwise
+    (the saddle's losses fall through zero); its range follows the optimizers that have not
+    diverged, and a diverged one is cut at the edge and marked with a cross where it left.
+    """
 
     def __init__(self, controller: Controller, theme: Theme = LIGHT) -> None:
-        super().__init__(background=theme.background)
+        self.axis = LossAxis()
+        super().__init__(background=theme.background, axisItems={"left": self.axis})
         self.controller = controller
         self.theme = theme
         self.plot = self.getPlotItem()
         _style(self.plot, theme, "Loss", "step", "loss")
         # The moving parts ignore bounds: otherwise every frame re-runs auto-range, which changes
         # the view transform and throws away every cached curve (a 5x slower frame).
-        self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("#444444", width=1.5))
+        self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.foreground, width=1.5))
         self.plot.addItem(self.cursor, ignoreBounds=True)
         self.heads = pg.ScatterPlotItem(pxMode=True)
+        self.heads.setZValue(20)
         self.plot.addItem(self.heads, ignoreBounds=True)
-        # PlotDataItem, not PlotCurveItem: only data items follow the plot's log mode.
-        self.curves: dict[str, pg.PlotDataItem] = {}
-        self._log: bool | None = None
+        self.blowups = pg.ScatterPlotItem(pxMode=True)
+        self.blowups.setZValue(21)
+        self.plot.addItem(self.blowups, ignoreBounds=True)
+        self.curves: dict[str, pg.PlotCurveItem] = {}
+        self.scale: Scale | None = None
         self._layout_changed = True
         controller.entries_changed.connect(self.rebuild)
         controller.scene_changed.connect(self._restyle)
@@ -64,41 +192,59 @@ class LossPlot(pg.PlotWidget):
         self.cursor.setPen(pg.mkPen(theme.foreground, width=1.5))
         self.rebuild()
 
+    def _width(self) -> float:
+        return max(self.theme.trail_width - 1.0, 1.5)
+
     def rebuild(self) -> None:
         self._layout_changed = True
         for curve in self.curves.values():
             self.plot.removeItem(curve)
         self.curves.clear()
-        for i, entry in enumerate(self.controller.scene.optimizers):
-            curve = pg.PlotDataItem(
-                pen=pg.mkPen(
-                    entry_color(i, entry.color, self.theme), width=self.theme.trail_width - 1.5
-                )
-            )
-            cache_static(curve.curve)  # still during playback: only the cursor and heads move
+        colors = self.controller.colors(self.theme)
+        entries = self.controller.scene.optimizers
+        for i, entry in enumerate(entries):
+            curve = pg.PlotCurveItem(pen=pg.mkPen(colors[entry.label], width=self._width()))
+            curve.setZValue(
+                10 + (len(entries) - i) * 0.01
+            )  # the first listed on top, as on the surface
+            cache_static(curve)  # still during playback: only the cursor and heads move
             self.plot.addItem(curve)
             self.curves[entry.label] = curve
         self.update_curves()
 
     def _restyle(self) -> None:
-        for i, entry in enumerate(self.controller.scene.optimizers):
+        colors = self.controller.colors(self.theme)
+        for entry in self.controller.scene.optimizers:
             curve = self.curves.get(entry.label)
             if curve is not None:
-                set_pen_color(
-                    curve, entry_color(i, entry.color, self.theme), self.theme.trail_width - 1.5
-                )
+                set_pen_color(curve, colors[entry.label], self._width())
                 if curve.isVisible() != entry.visible:
                     curve.setVisible(entry.visible)
+        self.update_curves()
+
+    def transform(self, loss: np.ndarray) -> np.ndarray:
+        """Losses in the axis's units (log10, symmetric log or as they are)."""
+        if self.scale == "log":
+            return np.log10(loss)
+        if self.scale == "symlog":
+            return symlog(loss, self.axis.c)
+        return loss
 
     def update_curves(self) -> None:
-        results = self.controller.results
-        lows = [float(p.loss.min()) for p in results.values()]
-        log = bool(lows) and min(lows) > 0
-        if log != self._log:
-            self._log = log
+        ctl = self.controller
+        results = ctl.results
+        shown = [(e, p) for e in ctl.scene.optimizers if e.visible and (p := results.get(e.label))]
+        scale = choose_scale([float(p.loss.min()) for _, p in shown])
+        if scale == "symlog":
+            first = max((abs(float(p.loss[0])) for _, p in shown), default=1.0)
+            c = 10.0 ** math.floor(math.log10(first)) / 10 if first > 0 else 1.0
+            if c != self.axis.c:
+                self.axis.c, self._layout_changed = c, True
+        if scale != self.scale:
+            self.scale = scale
+            self.axis.kind = scale
             self._layout_changed = True
-            self.plot.setLogMode(y=log)
-        for entry in self.controller.scene.optimizers:
+        for entry in ctl.scene.optimizers:
             curve = self.curves.get(entry.label)
             path = results.get(entry.label)
             if curve is None:
@@ -107,43 +253,67 @@ class LossPlot(pg.PlotWidget):
                 curve.setData([], [])
                 continue
             end = path.steps if path.diverged_at is None else path.diverged_at - 1
-            curve.setData(np.arange(end + 1), path.loss[: end + 1])
+            curve.setData(np.arange(end + 1), self.transform(path.loss[: end + 1]))
             curve.setVisible(entry.visible)
         # Ranges are set here, not by auto-range, and only when the data leave them or fill
         # less than half: every range change costs pyqtgraph a second paint, and a drag moves
         # the curves a little on every mouse move.
-        self.plot.setXRange(0, self.controller.steps, padding=0.02)
-        shown = [
-            p.loss
-            for e in self.controller.scene.optimizers
-            if e.visible and (p := results.get(e.label)) is not None
-        ]
-        if shown:
-            low = min(float(v.min()) for v in shown)
-            high = max(float(v.max()) for v in shown)
-            if log:
-                low, high = float(np.log10(low)), float(np.log10(high))
+        self.plot.setXRange(0, ctl.steps, padding=0.02)
+        # The range follows the optimizers that have not diverged: one blow-up would otherwise
+        # flatten every other curve into a line along the bottom.
+        sound = [p for _, p in shown if p.diverged_at is None] or [p for _, p in shown]
+        if sound:
+            low = min(float(self.transform(p.loss).min()) for p in sound)
+            high = max(float(self.transform(p.loss).max()) for p in sound)
             (y0, y1) = self.plot.getViewBox().viewRange()[1]
-            span = max(high - low, 1e-9)
+            span = max(high - low, 1e-9 if scale != "linear" else 1e-12 + 1e-6 * abs(high))
             if self._layout_changed or low < y0 or high > y1 or (y1 - y0) > 2.0 * span:
                 self._layout_changed = False
                 self.plot.setYRange(low - 0.05 * span, high + 0.05 * span, padding=0)
-        self.update_cursor(self.controller.step)
+        self._mark_blowups(shown)
+        self.update_cursor(ctl.step)
+
+    def _mark_blowups(self, shown: list) -> None:  # noqa: ANN001
+        """A cross where each diverged curve ends or leaves the top of the plot."""
+        colors = self.controller.colors(self.theme)
+        (_, _), (y0, y1) = self.plot.getViewBox().viewRange()
+        spots = []
+        for entry, path in shown:
+            if path.diverged_at is None:
+                continue
+            y = self.transform(path.loss[: path.diverged_at])
+            above = np.nonzero(~(y <= y1))[0]
+            k = int(above[0]) if len(above) else path.diverged_at - 1
+            spots.append(
+                {
+                    "pos": (k, float(np.clip(y[min(k, len(y) - 1)], y0, y1))),
+                    "symbol": "x",
+                    "size": 18,
+                    "brush": pg.mkBrush(colors[entry.label]),
+                    "pen": pg.mkPen(colors[entry.label], width=1),
+                }
+            )
+        self.blowups.setData(spots)
 
     def update_cursor(self, step: int) -> None:
         self.cursor.setValue(step)
+        colors = self.controller.colors(self.theme)
         spots, brushes = [], []
-        for i, entry in enumerate(self.controller.scene.optimizers):
+        for entry in self.controller.scene.optimizers:
             path = self.controller.results.get(entry.label)
             if path is None or not entry.visible:
                 continue
             k = min(step, path.steps)
-            loss = float(path.loss[k])
-            spots.append((k, np.log10(loss) if self._log else loss))
-            brushes.append(pg.mkBrush(entry_color(i, entry.color, self.theme)))
+            if path.diverged_at is not None and k >= path.diverged_at:
+                continue  # its curve has ended; the cross marks it
+            spots.append((k, float(self.transform(np.array(path.loss[k])))))
+            brushes.append(pg.mkBrush(colors[entry.label]))
         if spots:
             self.heads.setData(
-                pos=np.array(spots), brush=brushes, size=11, pen=pg.mkPen("#FFFFFF", width=1.5)
+                pos=np.array(spots),
+                brush=brushes,
+                size=round(self.theme.head_size * 0.7),
+                pen=pg.mkPen(self.theme.background, width=1.5),
             )
         else:
             self.heads.setData([])
@@ -195,20 +365,20 @@ class DataView(pg.PlotWidget):
         for line in self.lines.values():
             self.plot.removeItem(line)
         self.lines.clear()
-        for i, entry in enumerate(self.controller.scene.optimizers):
-            line = pg.PlotCurveItem(
-                pen=pg.mkPen(entry_color(i, entry.color, self.theme), width=self.theme.trail_width)
-            )
+        colors = self.controller.colors(self.theme)
+        for entry in self.controller.scene.optimizers:
+            line = pg.PlotCurveItem(pen=pg.mkPen(colors[entry.label], width=self.theme.trail_width))
             self.plot.addItem(line)
             self.lines[entry.label] = line
         self._on_scene_changed()
 
     def _on_scene_changed(self) -> None:
         problem = self.controller.problem
-        for i, entry in enumerate(self.controller.scene.optimizers):
+        colors = self.controller.colors(self.theme)
+        for entry in self.controller.scene.optimizers:
             line = self.lines.get(entry.label)
             if line is not None:
-                set_pen_color(line, entry_color(i, entry.color, self.theme), self.theme.trail_width)
+                set_pen_color(line, colors[entry.label], self.theme.trail_width)
         if problem.x is None or problem.y is None or id(problem) == self._data_id:
             return  # the lines follow results_changed
         self._data_id = id(problem)

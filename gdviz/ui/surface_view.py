@@ -17,10 +17,10 @@ from gdviz.ui.items import (
     cache_static,
     colour_values,
     contour_lines,
-    key_hyperparams,
+    set_pen_color,
 )
-from gdviz.ui.overlays import COLORS, KINDS, OverlaySet, geometry
-from gdviz.ui.theme import LIGHT, Theme, entry_color
+from gdviz.ui.overlays import STYLES, OverlaySet, geometry_by_entry
+from gdviz.ui.theme import LIGHT, Theme
 
 RESOLUTION = 512
 """Heatmap grid points per axis: computed again for the visible rectangle after a zoom."""
@@ -68,33 +68,25 @@ class SurfaceView(pg.PlotWidget):
         self.plot.addItem(self.contours)
 
         self.minima = pg.ScatterPlotItem(pxMode=True)
-        self.minima.setZValue(20)
+        self.minima.setZValue(36)  # above the heads: a reached minimum stays visible
         self.plot.addItem(self.minima)
         self.heads = pg.ScatterPlotItem(pxMode=True)
         self.heads.setZValue(30)
         self.plot.addItem(self.heads)
-        # Bottom left: paths run from a start towards a minimum, so a corner is the least likely
-        # place to hide one; the legend can be dragged elsewhere.
-        self.legend = pg.LegendItem(
-            offset=(12, -12),
-            labelTextSize=f"{theme.plot_font_pt - 1}pt",
-            labelTextColor=theme.foreground,
-            brush=pg.mkBrush(255, 255, 255, 225),
-            pen=pg.mkPen(120, 120, 120),
-        )
-        self.legend.setParentItem(self.vb)
-
+        # Where a path leaves the view: a triangle on the border, pointing the way it went.
+        self.exits = pg.ScatterPlotItem(pxMode=True)
+        self.exits.setZValue(31)
+        self.plot.addItem(self.exits, ignoreBounds=True)
         self.trails: dict[str, Trail] = {}
         self._brushes: dict[str, QBrush] = {}
         self._head_pen = pg.mkPen("#FFFFFF", width=2.5)
-        self.legend_details = False  # videos name each optimizer's key hyperparameters
         self.handles: dict[str | None, pg.TargetItem] = {}
         self._surface_rect: Rect | None = None
         self._dragging = False
 
         self._style_axes()
         cache_axes(self.plot)
-        cache_static(self.image, self.contours, self.minima, self.legend, self.colorbar)
+        cache_static(self.image, self.contours, self.minima, self.colorbar)
         self._surface_timer = QTimer(self, singleShot=True, interval=150)
         self._surface_timer.timeout.connect(self.refresh_surface)
         self.vb.sigRangeChangedManually.connect(lambda *_: self._surface_timer.start())
@@ -137,9 +129,6 @@ class SurfaceView(pg.PlotWidget):
         self.image.setLookupTable(lut)
         self.colorbar.setColorMap(pg.ColorMap(np.linspace(0, 1, len(lut)), lut))
         self.contours.setPen(pg.mkPen(QColor(*theme.contour_color), width=1.2))
-        self.legend.setLabelTextSize(f"{theme.plot_font_pt - 1}pt")
-        self.legend.setLabelTextColor(theme.foreground)
-        self.legend.setBrush(pg.mkBrush(theme.background + "E1"))
         for handle in list(self.handles.values()):
             self.plot.removeItem(handle)
         self.handles.clear()
@@ -157,16 +146,12 @@ class SurfaceView(pg.PlotWidget):
         for trail in self.trails.values():
             trail.remove(self.plot)
         self.trails.clear()
-        self.legend.clear()
-        for i, entry in enumerate(self.controller.scene.optimizers):
-            trail = Trail(
-                self.plot, entry_color(i, entry.color, self.theme), self.theme, entry.label
+        colors = self.controller.colors(self.theme)
+        entries = self.controller.scene.optimizers
+        for i, entry in enumerate(entries):
+            self.trails[entry.label] = Trail(
+                self.plot, colors[entry.label], self.theme, i, len(entries)
             )
-            self.trails[entry.label] = trail
-            text = entry.label
-            if self.legend_details:
-                text += "   " + key_hyperparams(entry, self.controller.scene.convention)
-            self.legend.addItem(trail.line, text)
         self._sync_handles()
         self._draw_minima()
         self._label_axes()
@@ -185,10 +170,10 @@ class SurfaceView(pg.PlotWidget):
             else:
                 self.refresh_surface()
         # Colours can change without new entries: restyle in place.
-        for i, entry in enumerate(scene.optimizers):
-            trail = self.trails.get(entry.label)
-            if trail is not None:
-                trail.set_color(entry_color(i, entry.color, self.theme))
+        colors = self.controller.colors(self.theme)
+        for label, trail in self.trails.items():
+            if label in colors:
+                trail.set_color(colors[label])
         self._sync_handles()
 
     def _draw_minima(self) -> None:
@@ -200,7 +185,7 @@ class SurfaceView(pg.PlotWidget):
                     "pos": m.point,
                     "symbol": "star" if glob else "t",
                     "size": 22 if glob else 18,
-                    "brush": pg.mkBrush("#FFFFFF" if glob else "#FFFFFF00"),
+                    "brush": pg.mkBrush(255, 255, 255, 150 if glob else 0),
                     "pen": pg.mkPen("#111111", width=2.2),
                     "data": m.kind,
                 }
@@ -212,8 +197,9 @@ class SurfaceView(pg.PlotWidget):
         scene = self.controller.scene
         wanted: dict[str | None, tuple[tuple[float, float], str]] = {}
         if self.controller.separate_starts:
-            for i, e in enumerate(scene.optimizers):
-                wanted[e.label] = (scene.start_of(e), entry_color(i, e.color, self.theme))
+            colors = self.controller.colors(self.theme)
+            for e in scene.optimizers:
+                wanted[e.label] = (scene.start_of(e), colors[e.label])
         else:
             wanted[None] = (scene.start, self.theme.foreground)
         for key in list(self.handles):
@@ -277,13 +263,16 @@ class SurfaceView(pg.PlotWidget):
         self._surface_rect = rect
 
     def update_paths(self) -> None:
-        """Draw every trail up to the playback step, and the heads."""
+        """Draw every whole path faintly, the part up to the playback step solid, and the heads."""
         ctl = self.controller
         step = ctl.step
         px, py = self.vb.viewPixelSize()
         spacing = 1.5 * min(px, py)  # under half the trail's width: thinning is invisible
+        colors = ctl.colors(self.theme)
         positions, brushes = [], []
-        for i, entry in enumerate(ctl.scene.optimizers):
+        exits: list[tuple[np.ndarray, str, str]] = []
+        rect = self.visible_rect()
+        for entry in ctl.scene.optimizers:
             trail = self.trails.get(entry.label)
             path = ctl.results.get(entry.label)
             if trail is None:
@@ -293,9 +282,12 @@ class SurfaceView(pg.PlotWidget):
             if not visible:
                 continue
             k = min(step, path.steps)
-            trail.set_points(path.params[: k + 1], spacing)
+            trail.set_path(path.params, k, spacing)
             positions.append(path.params[k])
-            brushes.append(self._brush(entry_color(i, entry.color, self.theme)))
+            brushes.append(self._brush(colors[entry.label]))
+            leaving = exit_point(path.params, rect)
+            if leaving is not None:
+                exits.append((leaving[0], leaving[1], colors[entry.label]))
         if positions:
             self.heads.setData(
                 pos=np.array(positions),
@@ -305,6 +297,16 @@ class SurfaceView(pg.PlotWidget):
             )
         else:
             self.heads.setData([])
+        if exits:
+            self.exits.setData(
+                pos=np.array([p for p, _, _ in exits]),
+                symbol=[s for _, s, _ in exits],
+                brush=[self._brush(c) for _, _, c in exits],
+                size=round(self.theme.head_size * 1.3),
+                pen=self._head_pen,
+            )
+        else:
+            self.exits.setData([])
 
     def _brush(self, color: str) -> QBrush:
         """One brush object per colour: the scatter's symbol atlas is keyed by the brush."""
@@ -351,6 +353,33 @@ class SurfaceView(pg.PlotWidget):
         loss, _ = loss_and_grad_at(self.controller.problem, np.array([p.x(), p.y()]))
         a, b = self.controller.problem.axis_names
         self.hovered.emit(f"{a} = {p.x():.4g}    {b} = {p.y():.4g}    loss = {float(loss[0]):.5g}")
+
+
+_EXIT_SYMBOLS = {"left": "t3", "right": "t2", "bottom": "t", "top": "t1"}
+"""pyqtgraph's triangles pointing left, right, down and up: the way a path left the view."""
+
+
+def exit_point(xy: np.ndarray, rect: Rect) -> tuple[np.ndarray, str] | None:
+    """Where the path ``xy`` first leaves ``rect`` (on its border), and the triangle pointing the
+    way it went; None when it stays inside (or starts outside and never enters)."""
+    (x0, x1), (y0, y1) = rect
+    inside = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+    if inside.all() or not inside[0]:
+        return None
+    k = int(np.argmin(inside))  # the first point outside
+    a, b = xy[k - 1], xy[k]
+    d = b - a
+    best, side = 1.0, "right"
+    for t_side, t in (
+        ("left", (x0 - a[0]) / d[0] if d[0] < 0 else np.inf),
+        ("right", (x1 - a[0]) / d[0] if d[0] > 0 else np.inf),
+        ("bottom", (y0 - a[1]) / d[1] if d[1] < 0 else np.inf),
+        ("top", (y1 - a[1]) / d[1] if d[1] > 0 else np.inf),
+    ):
+        if 0.0 <= t <= best:
+            best, side = float(t), t_side
+    point = a + best * d
+    return np.array([np.clip(point[0], x0, x1), np.clip(point[1], y0, y1)]), _EXIT_SYMBOLS[side]
 
 
 class BatchOverlay:
@@ -422,50 +451,76 @@ class BatchOverlay:
 
 
 class OverlayLayer:
-    """The teaching overlays in the 2-D view: one item per kind, updated with the playback step."""
+    """The teaching overlays in the 2-D view, at every head in that optimizer's colour; the
+    stroke (see ``STYLES``) says which overlay a shape is. Items are made per (kind, entry)
+    when first needed and updated with the playback step."""
 
     def __init__(self, view: SurfaceView, overlays: OverlaySet) -> None:
         self.view = view
         self.overlays = overlays
-        self.items: dict[str, pg.GraphicsObject] = {}
-        for kind in KINDS:
-            if kind == "lookahead":
-                item = pg.ScatterPlotItem(
-                    pxMode=True,
-                    size=16,
-                    symbol="o",
-                    brush=pg.mkBrush(255, 255, 255, 60),
-                    pen=pg.mkPen(COLORS[kind], width=2.5),
-                )
-            else:
-                style = Qt.PenStyle.DashLine if kind == "velocity" else Qt.PenStyle.SolidLine
-                width = 1.6 if kind == "scale" else 2.8
-                item = pg.PlotCurveItem(
-                    pen=pg.mkPen(COLORS[kind], width=width, style=style), connect="finite"
-                )
-            item.setZValue(32)
-            view.plot.addItem(item, ignoreBounds=True)
-            self.items[kind] = item
+        self.items: dict[tuple[str, str], pg.GraphicsObject] = {}
         overlays.listeners.append(self.update)
         ctl = view.controller
         ctl.step_changed.connect(lambda _: self.update())
         ctl.results_changed.connect(self.update)
+        ctl.entries_changed.connect(self._clear)
         self.update()
+
+    def _clear(self) -> None:
+        for item in self.items.values():
+            self.view.plot.removeItem(item)
+        self.items.clear()
+        self.update()
+
+    def _item(self, kind: str, label: str, color: str) -> pg.GraphicsObject:
+        item = self.items.get((kind, label))
+        scale = self.view.theme.trail_width / 3.5
+        style, width = STYLES[kind]
+        if item is None:
+            if style == "ring":
+                item = pg.ScatterPlotItem(pxMode=True, symbol="o")
+            else:
+                item = pg.PlotCurveItem(connect="finite")
+            item.setZValue(32)
+            self.view.plot.addItem(item, ignoreBounds=True)
+            self.items[(kind, label)] = item
+        if style == "ring":
+            item.setPen(pg.mkPen(color, width=width * scale))
+            item.setBrush(pg.mkBrush(255, 255, 255, 60))
+            item.setSize(round(16 * scale))
+        else:
+            dash = {"dash": Qt.PenStyle.DashLine, "dot": Qt.PenStyle.DotLine}.get(style)
+            set_pen_color(
+                item,
+                color,
+                width * scale,
+                **({"style": dash} if dash else {}),
+                cap=Qt.PenCapStyle.RoundCap,
+            )
+        return item
 
     def update(self) -> None:
         enabled = self.overlays.enabled
-        for kind, item in self.items.items():
-            item.setVisible(kind in enabled)
-        if not enabled:
-            return
-        shapes = geometry(
-            self.view.controller, self.view.visible_rect(), self.view.vb.viewPixelSize(), enabled
-        )
-        for kind, pts in shapes.items():
-            item = self.items[kind]
-            if kind == "lookahead":
-                item.setData(pos=pts) if len(pts) else item.setData([])
-            elif len(pts):
-                item.setData(pts[:, 0], pts[:, 1])
-            else:
-                item.setData([], [])
+        drawn: set[tuple[str, str]] = set()
+        if enabled:
+            colors = self.view.controller.colors(self.view.theme)
+            shapes = geometry_by_entry(
+                self.view.controller,
+                self.view.visible_rect(),
+                self.view.vb.viewPixelSize(),
+                enabled,
+            )
+            for kind, by_label in shapes.items():
+                for label, pts in by_label.items():
+                    if not len(pts) or label not in colors:
+                        continue
+                    item = self._item(kind, label, colors[label])
+                    if STYLES[kind][0] == "ring":
+                        item.setData(pos=pts)
+                    else:
+                        item.setData(pts[:, 0], pts[:, 1])
+                    item.setVisible(True)
+                    drawn.add((kind, label))
+        for key, item in self.items.items():
+            if key not in drawn:
+                item.setVisible(False)

@@ -16,14 +16,23 @@ from gdviz.ui.theme import DARK
 def test_presenter_mode_hides_the_controls_and_restores_them(window, qtbot) -> None:  # noqa: ANN001
     window.problem_dock.hide()  # a dock the user had closed stays closed afterwards
     window.set_presenter(True)
-    assert not window.optimizer_dock.isVisible() and not window.playback.isVisible()
+    assert window.isFullScreen()
+    assert not window.optimizer_dock.isVisible()
     assert not window.menuBar().isVisible() and not window.scene_bar.choice.isVisible()
     assert window.surface.isVisible() and window.scene_bar.caption.isVisible()
+    assert window.legend.isVisible()  # the colour key stays
+    # A slim playback bar: buttons and timeline, no speed or step count; B hides it.
+    assert window.playback.isVisible() and window.playback.timeline.isVisible()
+    assert not window.playback.speed.isVisible() and not window.playback.steps.isVisible()
+    qtbot.keyClick(window.surface, "B")
+    assert not window.playback.isVisible()
     assert window.surface.theme.trail_width > 4.5  # thick lines
-    pen = window.surface.trails["Adam"].line.opts["pen"]
-    assert pen.widthF() == window.surface.theme.trail_width
+    trail = window.surface.trails["Adam"]
+    assert trail.line.opts["pen"].widthF() == trail.width >= window.surface.theme.trail_width
     qtbot.keyClick(window, window.presenter_action.shortcut()[0].key())  # F5 again
+    assert not window.isFullScreen()
     assert window.optimizer_dock.isVisible() and window.playback.isVisible()
+    assert window.playback.speed.isVisible()
     assert not window.problem_dock.isVisible()
     assert window.surface.theme.trail_width < 4.5
     window.set_presenter(True)

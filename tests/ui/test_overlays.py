@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Qt
 
 from gdviz.core.teaching import step_parts
 from gdviz.ui.overlays import GRADIENT_LENGTH
@@ -29,39 +30,46 @@ def test_update_and_gradient_arrows_are_the_recorded_vectors(window) -> None:  #
     ctl.set_step(12)
     for kind in ("update", "gradient", "velocity", "lookahead", "scale"):
         window.overlays.set(kind, True)
+    items = window.overlay_layer.items
     visible = [e for e in ctl.scene.optimizers if e.visible]
-    # Each arrow is three runs: the shaft, then the two strokes of its head.
-    update_runs = _runs(*window.overlay_layer.items["update"].getData())
-    shafts = update_runs[0::3]
-    assert len(shafts) == len(visible)
-    for entry, shaft in zip(visible, shafts, strict=True):
+    colors = ctl.colors(window.surface.theme)
+    (x0, x1), _ = window.surface.visible_rect()
+    for entry in visible:
         path = ctl.results[entry.label]
+        # Each arrow is three runs: the shaft, then the two strokes of its head.
+        update = items[("update", entry.label)]
+        shaft = _runs(*update.getData())[0]
         np.testing.assert_allclose(shaft[0], path.params[12])
         np.testing.assert_allclose(shaft[1] - shaft[0], path.updates[12], rtol=1e-12)
         np.testing.assert_allclose(shaft[1], path.params[13], rtol=1e-12)
-    grad_shafts = _runs(*window.overlay_layer.items["gradient"].getData())[0::3]
-    (x0, x1), _ = window.surface.visible_rect()
-    for entry, shaft in zip(visible, grad_shafts, strict=True):
-        g = ctl.results[entry.label].grads[12]
-        d = shaft[1] - shaft[0]
+        gradient = items[("gradient", entry.label)]
+        d = np.diff(_runs(*gradient.getData())[0], axis=0)[0]
+        g = path.grads[12]
         assert np.isclose(np.linalg.norm(d), GRADIENT_LENGTH * (x1 - x0))
         assert np.dot(d, -g) / (np.linalg.norm(d) * np.linalg.norm(g)) > 1 - 1e-12
-    # Momentum's velocity arrow is -lr * v; Nesterov's look-ahead point is theta - lr mu v.
-    vel = _runs(*window.overlay_layer.items["velocity"].getData())[0::3]
+        # Each optimizer's overlays are drawn in its own colour; the stroke tells them apart.
+        for item in (update, gradient):
+            assert item.opts["pen"].color().name().upper() == colors[entry.label].upper()
+        assert update.opts["pen"].widthF() > gradient.opts["pen"].widthF()
+    # Momentum's velocity arrow is -lr * v (dashed); Nesterov's look-ahead point is theta - lr mu v.
+    velocity = items[("velocity", "Momentum")]
+    vel = _runs(*velocity.getData())[0]
     momentum = ctl.results["Momentum"]
-    np.testing.assert_allclose(
-        vel[0][1] - vel[0][0], -0.03 * momentum.state["trace"][12], rtol=1e-12
-    )
-    looks = window.overlay_layer.items["lookahead"].getData()
+    np.testing.assert_allclose(vel[1] - vel[0], -0.03 * momentum.state["trace"][12], rtol=1e-12)
+    assert velocity.opts["pen"].style() == Qt.PenStyle.DashLine
+    looks = items[("lookahead", "Nesterov")].getData()
     nesterov = ctl.results["Nesterov"]
     expected = nesterov.params[12] - 0.03 * 0.9 * nesterov.state["trace"][12]
     np.testing.assert_allclose([looks[0][0], looks[1][0]], expected, rtol=1e-12)
     # One ellipse per adaptive rule.
-    ellipses = _runs(*window.overlay_layer.items["scale"].getData())
-    assert len(ellipses) == 4  # AdaGrad, AdaDelta, RMSprop, Adam
+    ellipses = [
+        label for (kind, label), item in items.items() if kind == "scale" and item.isVisible()
+    ]
+    assert sorted(ellipses) == ["AdaDelta", "AdaGrad", "Adam", "RMSprop"]
     for kind in ("update", "gradient", "velocity", "lookahead", "scale"):
         window.overlays.set(kind, False)
-        assert not window.overlay_layer.items[kind].isVisible()
+        assert not any(item.isVisible() for (k, _), item in items.items() if k == kind)
+        assert not window.overlay_actions[kind].isChecked()  # the menu follows
 
 
 def test_the_equation_panel_shows_the_optimizer_state(window) -> None:  # noqa: ANN001
