@@ -140,6 +140,34 @@ def test_rosenbrock_nesterov_and_adam_arrive_gd_crawls_adagrad_stalls() -> None:
     assert first["GD"] is None or first["GD"] > first["Nesterov"]
     assert first["AdaGrad"] is None
     assert paths["AdaGrad"].loss[-1] > 1.0  # stalled halfway, far up the valley
+    # Only Nesterov and Adam get within 0.01 of the minimum.
+    close = {k for k, p in paths.items() if _first_near(p, (1.0, 1.0), 0.01) is not None}
+    assert close == {"Nesterov", "Adam"}
+
+
+def test_rosenbrock_gd_is_flung_across_the_valley_then_creeps() -> None:
+    _, _, paths = _run("rosenbrock")
+    gd = paths["GD"]
+    assert 12 < gd.loss[0] < 13 and gd.loss[:10].max() > 500  # from 12 to over 500
+    assert np.sum(np.diff(gd.loss[:10]) > 0) >= 2  # back and forth, not one slip
+    near = _first_near(gd, (1.0, 1.0), 0.3)
+    assert near is not None and near <= 10  # near (1, 1) within ten steps
+    # ... and then the last few hundredths take hundreds of steps.
+    hundredths = _first_near(gd, (1.0, 1.0), 0.05)
+    assert hundredths is None or hundredths > 300
+    assert _first_near(gd, (1.0, 1.0), 0.02) is None
+
+
+def test_rosenbrock_adagrad_fills_its_sum_of_squares_on_the_far_wall() -> None:
+    scene, _, paths = _run("rosenbrock")
+    ada = paths["AdaGrad"]
+    assert ada.params[1, 0] < scene.start[0] - 0.5  # the first step jumps across, onto the far wall
+    assert ada.loss[1] > 2000
+    sos = ada.state["sum_of_squares"]
+    assert np.all(sos[1] > 0.99 * sos[-1])  # after two steps it holds 99% of what it ever will
+    steps = np.linalg.norm(ada.updates, axis=1)
+    ratio = steps[10:] / steps[0]
+    assert ratio.max() < 2e-3 and ratio.min() > 5e-4  # about a thousandth of the first step
 
 
 def test_neuron_adam_leaves_the_plateau_gd_does_not() -> None:
