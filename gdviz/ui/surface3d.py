@@ -65,6 +65,7 @@ def opengl_problem() -> str | None:
             return f"{module} is not installed"
     from PySide6.QtGui import QOffscreenSurface, QOpenGLContext
 
+    global _SHARED_CONTEXT
     context = QOpenGLContext()
     if not context.create():
         return "no OpenGL context could be created on this display"
@@ -72,7 +73,14 @@ def opengl_problem() -> str | None:
     probe.create()
     ok = context.makeCurrent(probe)
     context.doneCurrent()
+    if ok and _SHARED_CONTEXT is None:
+        _SHARED_CONTEXT = context
     return None if ok else "the OpenGL context could not be made current"
+
+
+_SHARED_CONTEXT = None
+"""Every GL view shares its context with this one: pyqtgraph compiles each shader program once per
+process, so a second view (the window's and a recording's) must see the same GL objects."""
 
 
 class Heights:
@@ -222,7 +230,7 @@ class Surface3DView(QWidget):
             self._show_reason()
             return
         self.gl = gl
-        self.view = window_class()
+        self.view = window_class(_SHARED_CONTEXT)
         self.view.setBackgroundColor(self.theme.background)
         # Keys stay with the window's widgets (playback keys work with the 3-D view in front);
         # the mouse still orbits, pans and zooms.

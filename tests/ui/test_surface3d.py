@@ -16,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QLabel
 
 pytestmark = pytest.mark.skipif(
     shutil.which("xvfb-run") is None,
@@ -32,6 +33,7 @@ CHECK = textwrap.dedent(
     from gdviz.ui.overlays import OverlaySet
     from gdviz.ui.surface3d import GRID, Surface3DView
     from gdviz.export.frames import qimage_to_array
+    from gdviz.ui.theme import DARK, LIGHT
 
     app = _application()
     ctl = Controller(load_scene("local-minimum"), background=False)
@@ -63,6 +65,47 @@ CHECK = textwrap.dedent(
         out["update_in_3d"] = bool(
             np.allclose(pairs[0, :2], gd.params[10]) and np.allclose(pairs[1, :2], gd.params[11])
         )
+
+        def labels():
+            return {item.text: item.color.name().upper() for item in view.axes.labels}
+
+        names = ctl.problem.axis_names
+        light = labels()
+        out["axis_titles"] = all(n in light for n in names) and "loss (log scale)" in light
+        out["tick_labels"] = len(light) >= 10
+        out["light_colour"] = set(light.values()) == {LIGHT.foreground.upper()}
+        view.set_theme(DARK)
+        out["dark_colour"] = set(labels().values()) == {DARK.foreground.upper()}
+        view.log_height.setChecked(False)
+        out["linear_title"] = "loss" in labels() and "loss (log scale)" not in labels()
+        view.log_height.setChecked(True)
+        ctl.set_scene(load_scene("rosenbrock"))
+        ctl.wait_until_computed()
+        app.processEvents()
+        out["axes_follow_problem"] = all(n in labels() for n in ctl.problem.axis_names)
+        dark = qimage_to_array(view.grab().toImage())
+        out["dark_background"] = bool(np.median(dark) < 80)
+
+    # The window: no GL widget at all (nothing pulls it into GL composition), and the 3-D view
+    # is made only when its tab is first shown.
+    from PySide6.QtCore import QPoint
+    from PySide6.QtOpenGLWidgets import QOpenGLWidget
+    from gdviz.ui.main_window import MainWindow
+
+    window = MainWindow(load_scene("linear-regression"), background=False)
+    window.resize(1200, 800)
+    window.show()
+    app.processEvents()
+    out["lazy"] = window.surface3d.view is None
+    window.show_view("3d")
+    app.processEvents()
+    out["made_on_show"] = window.surface3d.view is not None
+    out["no_gl_widget"] = not window.findChildren(QOpenGLWidget)
+    shot = qimage_to_array(window.grab().toImage())
+    x, y = window.surface3d.mapTo(window, QPoint(0, 0)).toTuple()
+    w, h = window.surface3d.width(), window.surface3d.height()
+    region = shot[y : y + h, x : x + w]
+    out["window_grab_colours"] = int(len(np.unique(region.reshape(-1, 3)[::97], axis=0)))
     print(json.dumps(out))
     """
 )
@@ -88,6 +131,12 @@ def test_3d_heights_pictures_and_trails(tmp_path: Path) -> None:
     assert out["changed_pixels"] > 500  # the trails and balls moved with the step
     assert out["trail_points"] == 301 and out["trail_end_matches_path"]
     assert out["update_in_3d"]  # the overlays lie on the 3-D surface too
+    # Axes: both parameters by name, the loss, ticks, in the theme's foreground colour
+    assert out["axis_titles"] and out["tick_labels"]
+    assert out["light_colour"] and out["dark_colour"] and out["dark_background"]
+    assert out["linear_title"] and out["axes_follow_problem"]
+    assert out["lazy"] and out["made_on_show"] and out["no_gl_widget"]
+    assert out["window_grab_colours"] > 50  # window.grab() shows the 3-D picture, not a blank
 
 
 def test_3d_screenshot_command_under_xvfb(tmp_path: Path) -> None:
@@ -128,3 +177,20 @@ def test_without_opengl_the_window_says_why(window) -> None:  # noqa: ANN001
     view = window.surface3d
     assert not view.available and "offscreen" in view.reason
     assert "unavailable" in window.view_tabs.tabToolTip(1)
+
+
+def test_without_opengl_switching_to_the_3d_tab_never_raises(window, qtbot) -> None:  # noqa: ANN001
+    # Issue 10 item 7: offscreen, each switch raised AttributeError from showEvent.
+    with qtbot.captureExceptions() as exceptions:
+        for _ in range(20):
+            window.show_view("3d")
+            qtbot.wait(1)
+            window.show_view("2d")
+            qtbot.wait(1)
+    assert not exceptions, exceptions[0]
+    view = window.surface3d
+    assert not view.available and view.view is None
+    assert view.isVisible() is False
+    window.show_view("3d")
+    labels = [label.text() for label in view.findChildren(QLabel)]
+    assert labels == [f"3-D view unavailable: {view.reason}."]
