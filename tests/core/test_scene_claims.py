@@ -7,6 +7,7 @@ import pytest
 
 from gdviz.core import builtin_scene_names, load_scene, simulate
 from gdviz.core.surface import loss_and_grad_at
+from tests.core import reference as ref
 
 EXPECTED = {
     "linear-regression",
@@ -111,6 +112,53 @@ def test_long_valley_momentum_and_adaptive_rules_outrun_sgd() -> None:
     # SGD walks the gently sloping floor at a nearly constant pace.
     steps = np.linalg.norm(paths["SGD"].updates[20:100], axis=1)
     assert steps.std() < 0.1 * steps.mean()
+
+
+def test_long_valley_rmsprop_ends_hopping_across_the_floor() -> None:
+    _, _, paths = _run("long-valley")
+    rms = paths["RMSprop"]
+    tail = rms.params[-50:]
+    assert np.all(np.abs(tail[:, 0] - 3.0) < 1e-3)  # at the minimum along the floor ...
+    assert np.all((np.abs(tail[:, 1]) > 0.02) & (np.abs(tail[:, 1]) < 0.03))  # ... but not on it
+    assert np.all(np.diff(np.sign(tail[:, 1])) != 0)  # one side, then the other, every step
+    assert np.all((rms.loss[-50:] > 0.005) & (rms.loss[-50:] < 0.007))  # loss near 0.006
+
+
+def _valley_grad(steepness: float, floor_min: float):  # noqa: ANN202
+    def grad(p: np.ndarray) -> np.ndarray:
+        d = p[0] - floor_min
+        return np.array([d / np.sqrt(1.0 + d * d), steepness * p[1]])
+
+    return grad
+
+
+def test_long_valley_adadelta_reaches_the_minimum_then_climbs_out() -> None:
+    scene, _, paths = _run("long-valley")
+    ada = paths["AdaDelta"]
+    steepness = scene.problem_params["steepness"]
+    best = int(np.argmin(ada.loss))
+    assert 110 <= best <= 130 and ada.loss[best] < 1e-10  # the minimum by step 120
+    assert ada.loss[-1] > 0.3 and ada.loss[200] < ada.loss[250] < ada.loss[-1]  # climbs out
+    # Its step size across the valley, |update| / |gradient|: well below the 2 / steepness
+    # that the walls allow on the way down, past it once the gradients have faded.
+    across = np.abs(ada.updates[:, 1]) / np.maximum(np.abs(ada.grads[:, 1]), 1e-300)
+    assert across[:70].max() < 2.0 / steepness < across[100:124].min()
+    # Bouncing across the valley in ever wider swings, not along it.
+    y = ada.params[:, 1]
+    assert np.all(np.diff(np.sign(y[-30:])) != 0)
+    assert abs(y[150]) < abs(y[200]) < abs(y[-1])
+    assert np.all(np.abs(ada.params[150:, 0] - 3.0) < 1e-3)
+    # AdaDelta itself: Zeiler's plain loop (as torch.optim.Adadelta) takes the same path.
+    entry = scene.entry("AdaDelta")
+    plain = ref.run(
+        "adadelta",
+        scene.convention,
+        _valley_grad(steepness, scene.problem_params["floor_min"]),
+        scene.start,
+        scene.steps,
+        **entry.resolved_hyperparams(scene.convention),
+    )
+    np.testing.assert_allclose(ada.params, plain, atol=1e-9)
 
 
 def test_beale_adaptive_rules_arrive_first_and_sgd_not_at_all() -> None:
