@@ -238,3 +238,30 @@ def test_adaptive_adagrad_steps_shrink_rmsprop_and_adam_arrive() -> None:
     assert _first_near(paths["AdaGrad"], target, 0.3) is None
     for label in ("RMSprop", "Adam"):
         assert _first_near(paths[label], target, 0.3) is not None, label
+
+
+def test_adaptive_adam_swings_through_the_minimum_rmsprop_hops() -> None:
+    _, problem, paths = _run("adaptive")
+    floor_min = problem.minima[0].point[0]
+    adam = paths["Adam"]
+    along = adam.params[:, 0] - floor_min
+    assert 0.2 < along.max() < 0.3  # overshoots by a quarter unit
+    passes = np.nonzero(np.diff(np.sign(along[1:])) != 0)[0] + 1  # last step on each side
+    assert len(passes) >= 6
+    swings = [
+        np.abs(along[a + 1 : b + 1]).max() for a, b in zip(passes[:-1], passes[1:], strict=True)
+    ]
+    ratios = np.array(swings[1:]) / np.array(swings[:-1])
+    assert np.all((ratios > 0.15) & (ratios < 0.35)), ratios  # each about a quarter of the last
+    # Every dip of its loss after it first arrives is a pass through the minimum.
+    loss = adam.loss
+    k = np.arange(passes[0] - 5, len(loss) - 1)
+    dips = k[(loss[k] < loss[k - 1]) & (loss[k] < loss[k + 1])]
+    assert len(dips) == len(passes)
+    assert np.all(np.abs(dips - passes) <= 1)
+    # RMSprop: at the minimum along the floor, hopping across it with its full step.
+    rms = paths["RMSprop"]
+    tail = rms.params[-50:]
+    assert np.all(np.abs(tail[:, 0] - floor_min) < 1e-3)
+    assert np.all(np.diff(np.sign(tail[:, 1])) != 0)
+    assert np.all((rms.loss[-50:] > 0.0025) & (rms.loss[-50:] < 0.0035))  # near 0.003
