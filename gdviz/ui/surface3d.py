@@ -19,12 +19,14 @@ the GL scene into an image, and the container draws that image whenever it is gr
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import math
+import weakref
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QRect, Qt
-from PySide6.QtGui import QFont, QGuiApplication, QImage, QPainter
+from PySide6.QtGui import QFont, QGuiApplication, QImage, QPainter, QSurfaceFormat
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from gdviz.core import surface
@@ -74,6 +76,7 @@ def opengl_problem() -> str | None:
     ok = context.makeCurrent(probe)
     context.doneCurrent()
     if ok and _SHARED_CONTEXT is None:
+        context.setParent(app)  # Qt deletes it with the application, never after
         _SHARED_CONTEXT = context
     return None if ok else "the OpenGL context could not be made current"
 
@@ -164,6 +167,25 @@ class _GrabPainter(QObject):
         return True
 
 
+_LIVE_VIEWS: weakref.WeakSet[Surface3DView] = weakref.WeakSet()
+
+
+def _release_gl_views() -> None:
+    """Delete every GL window while Qt is still whole (at exit).
+
+    Left to the interpreter's teardown, a ``QOpenGLWindow`` was destroyed after the application
+    and crashed the process (``gdviz render --view 3d`` ended in a segmentation fault after writing
+    its file). Registered with atexit on first use, so it runs before PySide's own clean-up.
+    """
+    import shiboken6
+
+    for view in list(_LIVE_VIEWS):
+        container = getattr(view, "container", None)
+        if container is not None and shiboken6.isValid(container):
+            shiboken6.delete(container)
+        view.view = None
+
+
 class Surface3DView(QWidget):
     """The surface in 3-D, or a one-line reason where OpenGL is missing.
 
@@ -230,7 +252,13 @@ class Surface3DView(QWidget):
             self._show_reason()
             return
         self.gl = gl
+        if not _LIVE_VIEWS:
+            atexit.register(_release_gl_views)  # once per process is enough; repeats are harmless
+        _LIVE_VIEWS.add(self)
         self.view = window_class(_SHARED_CONTEXT)
+        surface_format = QSurfaceFormat.defaultFormat()
+        surface_format.setDepthBufferSize(24)  # a window's default has none: hills hide nothing
+        self.view.setFormat(surface_format)
         self.view.setBackgroundColor(self.theme.background)
         # Keys stay with the window's widgets (playback keys work with the 3-D view in front);
         # the mouse still orbits, pans and zooms.
