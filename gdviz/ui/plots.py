@@ -29,6 +29,8 @@ def _style(plot: pg.PlotItem, theme: Theme, title: str, bottom: str, left: str) 
         axis.setPen(pg.mkPen(theme.foreground))
         axis.setTextPen(pg.mkPen(theme.foreground))
         # Plain numbers on every axis: "loss (x0.001)" with ticks 3 ... 10 reads as a riddle.
+        # (pyqtgraph's enableAutoSIPrefix(False) still computes a prefix once: no ranges for it.)
+        axis.setSIPrefixEnableRanges(((math.inf, math.inf),))
         axis.enableAutoSIPrefix(False)
     plot.setMenuEnabled(False)
     plot.hideButtons()
@@ -98,7 +100,9 @@ class LossAxis(pg.AxisItem):
         if len(major) < 3:  # too narrow for decades: nice numbers in loss units
             lo, hi = self._inverse(minVal), self._inverse(maxVal)
             levels = super().tickValues(lo, hi, size)
-            values = sorted({v for _, vs in levels for v in vs})
+            values = sorted(levels[0][1]) if levels else []
+            if len(values) < 3 and len(levels) > 1:
+                values = sorted({*values, *levels[1][1]})
             major = [float(self._forward(v)) for v in values if self._valid(v)]
             minor = []
         return [(1.0, major), (0.1, minor)]
