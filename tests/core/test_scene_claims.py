@@ -55,6 +55,30 @@ def test_linear_regression_all_nine_reach_the_minimum_region() -> None:
     assert len({tuple(np.round(p.params[40], 3)) for p in paths.values()}) == 9  # all different
 
 
+def test_linear_regression_sgd_has_a_noise_floor_and_adadelta_arrives_last() -> None:
+    _, problem, paths = _run("linear-regression")
+    best = problem.minima[0].loss
+    sgd = paths["SGD (batch 1)"].loss[150:] / best
+    assert 1.1 < sgd.mean() < 1.25  # about 15% above the best on average
+    assert sgd.max() > 1.8  # at times twice it
+    assert np.sum(np.diff(sgd) > 0) > 50  # jumping, not settling
+    assert paths["Mini-batch GD (16)"].loss[150:].mean() / best < 1.03
+    # AdaDelta: the smallest steps of all nine, and the last to arrive.
+    target = problem.minima[0].point
+    steps = {k: np.linalg.norm(p.updates, axis=1) for k, p in paths.items()}
+    ada = steps.pop("AdaDelta")
+    assert ada.max() < 0.08 < min(s.max() for s in steps.values())
+    arrive = {k: _first_near(p, target, 0.3) for k, p in paths.items()}
+    assert all(t is not None for t in arrive.values())
+    assert max(arrive, key=arrive.get) == "AdaDelta"
+    # Once there its step size grows back, and after step 280 it bounces about the minimum.
+    there = _first_near(paths["AdaDelta"], target, 0.001)
+    assert there is not None and there < 280
+    assert ada[there:280].max() < 0.01 and ada[-10:].min() > 0.05
+    loss = paths["AdaDelta"].loss
+    assert loss[-1] > 1.01 * loss[there:280].min()
+
+
 def test_local_minimum_gd_stays_in_the_hollow_momentum_rolls_out() -> None:
     scene, problem, paths = _run("local-minimum")
     glob, local = problem.minima
@@ -177,6 +201,10 @@ def test_stochastic_vs_batch_same_batches_smooth_and_noisy() -> None:
     assert np.all(np.diff(batch.loss) <= 1e-15)  # full batch: the loss only goes down
     assert np.sum(np.diff(sgd.loss) > 0) > 30  # one point per step: it often goes up
     assert np.sum(np.diff(mini.loss) > 0) > 10
+    # "never quite settles": long after batch GD has arrived, SGD's loss still jumps above it.
+    late = slice(200, None)
+    assert np.all(batch.loss[late] < 1.05 * problem.minima[0].loss)
+    assert np.sum(sgd.loss[late] > 1.2 * batch.loss[late]) > 10
     for path in paths.values():
         assert path.loss[-1] < problem.minima[0].loss * 1.2
 
