@@ -104,6 +104,33 @@ def test_himmelblau_rules_end_in_different_minima() -> None:
     assert len(ends) >= 2
 
 
+def test_himmelblau_momentum_loops_rmsprop_is_kicked_off_its_minimum() -> None:
+    scene, problem, paths = _run("himmelblau")
+
+    def own_minimum(path) -> np.ndarray:  # noqa: ANN001
+        points = [np.asarray(m.point) for m in problem.minima]
+        return min(points, key=lambda q: np.linalg.norm(path.params[-1] - q))
+
+    mom = paths["Momentum"]
+    rel = mom.params - own_minimum(mom)
+    dist = np.linalg.norm(rel, axis=1)
+    k = int(np.argmax(dist < 0.65))  # first close to its minimum ...
+    assert dist[k:].max() > 0.7  # ... then past it, and around it
+    turn = np.unwrap(np.arctan2(rel[:, 1], rel[:, 0]))
+    assert abs(turn[-1] - turn[k]) > 2 * np.pi
+    assert dist[-1] < 1e-3
+    rms = paths["RMSprop"]
+    lr = scene.entry("RMSprop").hyperparams["learning_rate"]
+    best = int(np.argmin(rms.loss))
+    assert best <= 100 and rms.loss[best] < 1e-20  # exactly on it by step 100
+    assert np.all((rms.loss[-50:] > 0.04) & (rms.loss[-50:] < 0.05))  # kicked off: near 0.05
+    # Hopping with the full learning rate along each axis, between two points around it.
+    assert np.allclose(np.abs(rms.updates[-50:]), lr, rtol=0.1)
+    np.testing.assert_allclose(rms.params[-1], rms.params[-3], atol=1e-6)
+    centre = (rms.params[-1] + rms.params[-2]) / 2
+    assert np.linalg.norm(centre - own_minimum(rms)) < 0.01
+
+
 def test_saddle_point_gd_leaves_later_than_the_adaptive_rules() -> None:
     _, _, paths = _run("saddle-point")
 
