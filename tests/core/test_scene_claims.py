@@ -222,6 +222,18 @@ def test_beale_adaptive_rules_arrive_first_and_sgd_not_at_all() -> None:
         assert t is not None and (slow is None or t < slow), fast
 
 
+def test_beale_rmsprop_ends_hopping_while_adam_keeps_falling() -> None:
+    scene, problem, paths = _run("beale")
+    rms, adam = paths["RMSprop"], paths["Adam"]
+    lr = scene.entry("RMSprop").hyperparams["learning_rate"]
+    assert np.allclose(np.abs(rms.updates[-50:]), lr, rtol=0.1)  # its full step, every step
+    np.testing.assert_allclose(rms.params[-1], rms.params[-3], atol=1e-4)  # to and fro
+    centre = (rms.params[-1] + rms.params[-2]) / 2
+    assert np.linalg.norm(centre - np.asarray(problem.minima[0].point)) < 0.01
+    assert np.all((rms.loss[-100:] > 0.00085) & (rms.loss[-100:] < 0.00095))  # near 0.0009
+    assert adam.loss[-1] < 0.5 * adam.loss[-100] and adam.loss[-1] < 0.5 * rms.loss[-1]
+
+
 def test_stochastic_vs_batch_same_batches_smooth_and_noisy() -> None:
     _, problem, paths = _run("stochastic-vs-batch")
     batch, mini, sgd = paths["Batch GD"], paths["Mini-batch GD (10)"], paths["SGD (batch 1)"]
