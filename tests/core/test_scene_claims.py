@@ -152,6 +152,24 @@ def test_ill_conditioned_momentum_beats_gd() -> None:
     assert paths["Nesterov"].diverged_at is None
 
 
+def test_ill_conditioned_gd_zig_zags_momentum_swings_nesterov_glides() -> None:
+    scene, _, paths = _run("ill-conditioned")
+    angle = np.radians(scene.problem_params["angle"])
+
+    def across(label: str) -> np.ndarray:  # the coordinate along the steep direction
+        p = paths[label].params
+        return -np.sin(angle) * p[:, 0] + np.cos(angle) * p[:, 1]
+
+    def rises(label: str) -> int:
+        return int(np.sum(np.diff(paths[label].loss) > 0))
+
+    assert np.all(np.diff(np.sign(across("GD")[:100])) != 0)  # wall to wall, every step
+    assert rises("GD") == 0
+    assert rises("Momentum") > 50  # jagged
+    assert np.all(np.abs(across("Nesterov")[5:]) < 1e-2)  # no swinging after five steps
+    assert rises("Nesterov") == 0
+
+
 def test_long_valley_momentum_and_adaptive_rules_outrun_sgd() -> None:
     scene, problem, paths = _run("long-valley")
     target = problem.minima[0].point
