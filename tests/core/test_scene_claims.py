@@ -92,6 +92,11 @@ def test_local_minimum_gd_stays_in_the_hollow_momentum_rolls_out() -> None:
     # Momentum passes near the hollow and ends lower: at the global minimum.
     assert mom.loss[-1] < gd.loss[-1] - 0.3
     assert np.linalg.norm(mom.params[-1] - np.asarray(glob.point)) < 0.05
+    # Its loss rises while it climbs over the rim, and stays above GD's until about step 100.
+    assert mom.loss[10:60].max() > mom.loss[:15].min() + 0.15
+    above = np.nonzero(mom.loss > gd.loss)[0]
+    assert 90 <= above.max() <= 110 and np.all(mom.loss[20:90] > gd.loss[20:90])
+    assert np.all(mom.loss[130:] < gd.loss[130:] - 0.3)  # then far below
 
 
 def test_himmelblau_rules_end_in_different_minima() -> None:
@@ -313,6 +318,13 @@ def test_neuron_adam_leaves_the_plateau_gd_does_not() -> None:
     assert mom is None or mom > 200
     # The plateau: GD's steps are tiny although it is far from the minimum.
     assert np.linalg.norm(paths["GD"].updates[:100], axis=1).max() < 0.05
+    # Adam swings back and forth across the minimum a few times: bumps in its loss.
+    dist = np.linalg.norm(paths["Adam"].params - np.asarray(target), axis=1)
+    assert dist[adam:60].max() > 0.25 and dist[-1] < 0.01
+    loss = paths["Adam"].loss
+    k = np.arange(adam, len(loss) - 1)
+    bumps = k[(loss[k] > loss[k - 1]) & (loss[k] > loss[k + 1])]
+    assert len(bumps) >= 3
 
 
 def test_adaptive_adagrad_steps_shrink_rmsprop_and_adam_arrive() -> None:
