@@ -354,6 +354,14 @@ class Controller(QObject):
         self._timer.start()
         self.playing_changed.emit(True)
 
+    def play_when_ready(self) -> None:
+        """Play from the start now, or as soon as the first paths are computed."""
+        if self.results:
+            self.set_step(0)
+            self.play()
+        else:
+            self._play_when_done = True
+
     def pause(self) -> None:
         if not self.playing:
             return

@@ -63,12 +63,19 @@ def run_export(
     fps: float,
     seconds: float | None,
     step: int | None,
-) -> str | None:
-    """Export with a progress dialog that can cancel; returns an error message or None."""
+    dark: bool = False,
+) -> tuple[bool, str]:
+    """Export with a progress dialog that can cancel.
+
+    Returns:
+      ``(True, "Wrote …")`` when the file is written, ``(False, "")`` when cancelled, and
+      ``(False, message)`` when it could not be written.
+    """
     from gdviz.export.frames import render
     from gdviz.export.video import ExportError
 
     progress = QProgressDialog("Rendering frames…", "Cancel", 0, 100, parent)
+    progress.setWindowTitle("Export")
     progress.setWindowModality(Qt.WindowModality.WindowModal)
     progress.setMinimumDuration(0)
 
@@ -78,9 +85,10 @@ def run_export(
         return not progress.wasCanceled()
 
     try:
-        render(scene, path, size, fps, seconds, None, step, report)
+        frames = render(scene, path, size, fps, seconds, None, step, report, dark=dark)
     except ExportError as exc:
-        return None if "cancelled" in str(exc) else str(exc)
+        return False, ("" if "cancelled" in str(exc) else str(exc))
     finally:
         progress.close()
-    return None
+    what = "1 image" if frames == 1 else f"{frames} frames, {frames / fps:.1f} s"
+    return True, f"Wrote {path.name} ({what}, {size[0]}x{size[1]})"

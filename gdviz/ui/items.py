@@ -99,6 +99,8 @@ class Trail:
         self.line.setZValue(11 + above)
         for item in (self.ghost, self.halo, self.line):
             plot.addItem(item)
+        # The whole path is still during playback: a cached pixmap, not nine strokes a frame.
+        cache_static(self.ghost)
         self._full: np.ndarray | None = None
         self._ghost_spacing = -1.0
         self.set_color(color)

@@ -143,7 +143,14 @@ class SceneBar(QWidget):
 class MainWindow(QMainWindow):
     """Surface on the left, loss and data on the right, controls in docks, playback below."""
 
-    def __init__(self, scene: Scene, *, background: bool = True, remember: bool = False) -> None:
+    def __init__(
+        self,
+        scene: Scene,
+        *,
+        background: bool = True,
+        remember: bool = False,
+        autoplay: bool = False,
+    ) -> None:
         super().__init__()
         self.remember = remember  # QSettings are written only by the real app, not tests
         self.scene_path: Path | None = None
@@ -225,6 +232,8 @@ class MainWindow(QMainWindow):
         self._scale_timer.timeout.connect(self._rescale)
         self.resize(*BASE_SIZE)
         self.surface.setFocus()
+        if autoplay:  # the app opens playing: every path is drawn from the first frame anyway
+            ctl.play_when_ready()
 
     def current_view(self) -> QWidget:
         """The view in front (the 2-D or the 3-D surface): where focus goes back to."""
@@ -383,7 +392,7 @@ class MainWindow(QMainWindow):
             return
         self.controller.pause()
         step = self.controller.step if kind == "image" else None
-        error = run_export(
+        done, message = run_export(
             self,
             self.scene_to_save(),
             Path(path),
@@ -391,9 +400,12 @@ class MainWindow(QMainWindow):
             dialog.fps.value(),
             dialog.seconds.value(),
             step,
+            dark=self.theme_name == "dark",
         )
-        if error:
-            self.show_error(error)
+        if done:
+            self.notify(message)
+        elif message:
+            self.show_error(message)
 
     def export_trajectories(self) -> None:
         from gdviz.cli import UserError, trajectories_text, write_text_atomically
@@ -438,8 +450,16 @@ class MainWindow(QMainWindow):
             widget.setFont(font)
         for dock in (self.optimizer_dock, self.problem_dock, self.equation_dock):
             dock.setFont(font)
-        caption_pt = theme.plot_font_pt + (2 if self.presenter else -1)
-        self.scene_bar.caption.setStyleSheet(f"font-size: {caption_pt}pt;")
+        self.playback.set_theme(theme)
+        # A style sheet takes its colours from the application, not the window: say the colour.
+        self.scene_bar.caption.setStyleSheet(
+            f"font-size: {theme.panel_font_pt + 1}pt; color: {theme.foreground};"
+        )
+        self.view_tabs.tabBar().setVisible(not self.presenter)  # key 3 still switches
+        if not self.presenter:
+            self.resizeDocks(
+                [self.optimizer_dock], [round(380 * self.ui_scale)], Qt.Orientation.Horizontal
+            )
 
     def set_presenter(self, on: bool) -> None:
         """Full screen, only the views, large type and thick lines, and a slim playback bar
@@ -506,6 +526,13 @@ class MainWindow(QMainWindow):
             "<tr><td><b>Wheel</b></td><td>&nbsp;&nbsp;zoom; drag empty space to pan</td></tr>"
         )
         return f"<table>{rows}{extra}</table>"
+
+    def notify(self, message: str) -> None:
+        """A short "done" notice: in the status bar, or over the views when it is hidden."""
+        if self.statusBar().isVisible():
+            self.statusBar().showMessage(message, 8000)
+        else:
+            QMessageBox.information(self, "gdviz", message)
 
     def show_error(self, message: str) -> None:
         QMessageBox.warning(self, "gdviz", message)

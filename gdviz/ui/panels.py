@@ -10,8 +10,8 @@ import math
 from collections.abc import Callable
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QCheckBox,
     QColorDialog,
@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSlider,
     QSpinBox,
-    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -53,6 +52,15 @@ SYMBOLS = {
     "initial_accumulator_value": "s₀",
 }
 
+DARK_STATUS_COLORS = {
+    "converging": "#B8BCC4",
+    "converged": "#3DDC97",
+    "hovering": "#56B4E9",
+    "stuck": "#FF8A4C",
+    "stalled": "#E8B43A",
+    "diverged": "#FF5A5A",
+}
+
 STATUS_COLORS = {
     "converging": "#555555",
     "converged": "#009E73",
@@ -61,6 +69,44 @@ STATUS_COLORS = {
     "stalled": "#B07800",
     "diverged": "#C00000",
 }
+
+
+def media_icon(kind: str, color: str, size: int) -> QIcon:
+    """A playback icon ("reset", "back", "play", "pause", "forward") drawn in ``color``.
+
+    The style's own media icons are dark bitmaps that vanish on the dark theme and stay small
+    on a projector; these follow the theme and the type size.
+    """
+    ratio = 2  # drawn at twice the size: sharp on high-density screens
+    pixmap = QPixmap(size * ratio, size * ratio)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(color))
+    s = size * ratio
+    m = 0.18 * s
+
+    def triangle(x0: float, x1: float) -> None:  # pointing from x0 to x1
+        painter.drawPolygon(QPolygonF([QPointF(x0, m), QPointF(x1, s / 2), QPointF(x0, s - m)]))
+
+    if kind == "play":
+        triangle(0.25 * s, 0.85 * s)
+    elif kind == "pause":
+        painter.drawRect(QRectF(0.25 * s, m, 0.17 * s, s - 2 * m))
+        painter.drawRect(QRectF(0.58 * s, m, 0.17 * s, s - 2 * m))
+    elif kind == "forward":
+        triangle(0.15 * s, 0.55 * s)
+        triangle(0.5 * s, 0.9 * s)
+    elif kind == "back":
+        triangle(0.85 * s, 0.45 * s)
+        triangle(0.5 * s, 0.1 * s)
+    elif kind == "reset":
+        painter.drawRect(QRectF(0.15 * s, m, 0.12 * s, s - 2 * m))
+        triangle(0.85 * s, 0.3 * s)
+    painter.end()
+    pixmap.setDevicePixelRatio(ratio)
+    return QIcon(pixmap)
 
 
 def spin_for(spec: ParamSpec, value: float) -> pg.SpinBox:
@@ -141,7 +187,7 @@ class OptimizerRow(QFrame):
         self.name_edit.setToolTip(f"{rule.title}: {rule.maths}")
         self.name_edit.editingFinished.connect(self._rename)
         rule_tag = QLabel(rule.title)
-        rule_tag.setStyleSheet("color: #666;")
+        rule_tag.setEnabled(False)  # the palette's muted text, on either theme
         dup = QToolButton(text="Copy")
         dup.setToolTip("Duplicate (compare two settings of one rule)")
         dup.clicked.connect(lambda: controller.duplicate_entry(self.label))
@@ -264,10 +310,12 @@ class OptimizerRow(QFrame):
             return
         (x0, x1), (y0, y1) = ctl.scene.view_rect()
         status = classify(path, ctl.problem, ctl.step, math.hypot(x1 - x0, y1 - y0))
+        colors = DARK_STATUS_COLORS if self.theme.dark else STATUS_COLORS
+        muted = "#A0A4AC" if self.theme.dark else "#666666"
         loss = float(path.loss[min(ctl.step, path.steps)])
         self.status.setText(
-            f"<span style='color:{STATUS_COLORS[status.kind]}; font-weight:600'>{status.text}</span>"
-            f"<span style='color:#666'>   loss {loss:.4g}</span>"
+            f"<span style='color:{colors[status.kind]}; font-weight:600'>{status.text}</span>"
+            f"<span style='color:{muted}'>   loss {loss:.4g}</span>"
         )
 
 
@@ -321,6 +369,7 @@ class OptimizerPanel(QWidget):
         for row in self.rows.values():
             row.theme = theme
             row.refresh()
+            row.refresh_status()
 
     def refresh(self) -> None:
         labels = [e.label for e in self.controller.scene.optimizers]
@@ -429,33 +478,25 @@ class PlaybackBar(QWidget):
     def __init__(self, controller: Controller) -> None:
         super().__init__()
         self.controller = controller
-        style = self.style()
+        self.theme = LIGHT
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
 
-        def button(icon: QStyle.StandardPixmap, tip: str, slot: Callable[[], None]) -> QToolButton:
+        self.buttons: dict[str, QToolButton] = {}
+
+        def button(glyph: str, tip: str, slot: Callable[[], None]) -> QToolButton:
             b = QToolButton()
-            b.setIcon(style.standardIcon(icon))
             b.setToolTip(tip)
             b.setAutoRaise(True)
             b.clicked.connect(slot)
             layout.addWidget(b)
+            self.buttons[glyph] = b
             return b
 
-        button(QStyle.StandardPixmap.SP_MediaSkipBackward, "Reset (Home)", controller.reset)
-        button(
-            QStyle.StandardPixmap.SP_MediaSeekBackward,
-            "Step back (Left)",
-            lambda: controller.step_by(-1),
-        )
-        self.play_button = button(
-            QStyle.StandardPixmap.SP_MediaPlay, "Play / pause (Space)", controller.toggle_play
-        )
-        button(
-            QStyle.StandardPixmap.SP_MediaSeekForward,
-            "Step forward (Right)",
-            lambda: controller.step_by(1),
-        )
+        button("reset", "Reset (Home)", controller.reset)
+        button("back", "Step back (Left)", lambda: controller.step_by(-1))
+        self.play_button = button("play", "Play / pause (Space)", controller.toggle_play)
+        button("forward", "Step forward (Right)", lambda: controller.step_by(1))
         self.speed = QComboBox()
         for s in SPEEDS:
             self.speed.addItem(f"{s:g}×", s)
@@ -484,6 +525,7 @@ class PlaybackBar(QWidget):
         controller.scene_changed.connect(lambda: self.refresh(controller.step))
         controller.playing_changed.connect(self._on_playing)
         self.refresh(controller.step)
+        self._paint_icons()
 
     def set_slim(self, on: bool) -> None:
         """Presenter mode: the buttons, the timeline and the step; no speed or step count."""
@@ -494,11 +536,21 @@ class PlaybackBar(QWidget):
         self.controller.pause()
         self.controller.set_step(value)
 
-    def _on_playing(self, playing: bool) -> None:
-        icon = (
-            QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
-        )
-        self.play_button.setIcon(self.style().standardIcon(icon))
+    def set_theme(self, theme: Theme) -> None:
+        """Icons drawn in the theme's colour and sized with its type."""
+        self.theme = theme
+        self._paint_icons()
+
+    def _paint_icons(self) -> None:
+        size = round(1.7 * self.theme.panel_font_pt)
+        for glyph, b in self.buttons.items():
+            if glyph == "play" and self.controller.playing:
+                glyph = "pause"
+            b.setIcon(media_icon(glyph, self.theme.foreground, size))
+            b.setIconSize(QSize(size, size))
+
+    def _on_playing(self, playing: bool) -> None:  # noqa: ARG002 (the icon reads the state)
+        self._paint_icons()
 
     def refresh(self, step: int) -> None:
         steps = self.controller.steps

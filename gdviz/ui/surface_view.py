@@ -114,11 +114,14 @@ class SurfaceView(pg.PlotWidget):
     def _style_axes(self) -> None:
         font = QFont()
         font.setPointSize(self.theme.plot_font_pt)
-        for name in ("left", "bottom"):
-            axis = self.plot.getAxis(name)
-            axis.setTickFont(font)
+        small = QFont(font)
+        small.setPointSize(max(self.theme.plot_font_pt - 2, 6))
+        axes = [(self.plot.getAxis(name), font) for name in ("left", "bottom")]
+        for axis, tick_font in [*axes, (self.colorbar.axis, small)]:
+            axis.setTickFont(tick_font)
             axis.setPen(pg.mkPen(self.theme.foreground))
             axis.setTextPen(pg.mkPen(self.theme.foreground))
+        self.colorbar.axis.setWidth(round(3.4 * self.theme.plot_font_pt))
 
     def set_theme(self, theme: Theme) -> None:
         """Restyle everything for another look (presenter mode, dark)."""
@@ -256,7 +259,11 @@ class SurfaceView(pg.PlotWidget):
         self.image.setImage(values, autoLevels=False)
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         self.colorbar.setLevels((lo, hi))
-        self.colorbar.setLabel("right", "log₁₀ loss" if logarithmic else "loss")
+        self.colorbar.setLabel(
+            "right",
+            "log₁₀ loss" if logarithmic else "loss",
+            **{"font-size": f"{self.theme.plot_font_pt - 1}pt", "color": self.theme.foreground},
+        )
         k = CONTOUR_STRIDE
         levels = np.linspace(lo, hi, CONTOUR_LEVELS + 2)[1:-1]
         self.contours.setData(*contour_lines(values[::k, ::k], s.xs[::k], s.ys[::k], levels))
