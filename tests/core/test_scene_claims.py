@@ -149,6 +149,22 @@ def test_saddle_point_gd_leaves_later_than_the_adaptive_rules() -> None:
     assert leaves("Momentum") > 60
 
 
+def test_saddle_point_fast_runaways_and_slow_drifters() -> None:
+    scene, _, paths = _run("saddle-point")
+    for label in ("SGD", "Momentum", "Nesterov", "AdaDelta"):
+        path = paths[label]
+        end = path.steps if path.diverged_at is None else path.diverged_at - 1
+        assert path.loss[: end + 1].min() < -2e6, label
+    for label in ("SGD", "Momentum", "Nesterov"):
+        assert 150 <= paths[label].diverged_at <= 180, label
+    assert paths["AdaDelta"].diverged_at is None
+    for label in ("AdaGrad", "RMSprop", "Adam"):
+        path = paths[label]
+        lr = scene.entry(label).hyperparams["learning_rate"]
+        assert np.abs(path.updates).max() < 4 * lr, label
+        assert path.diverged_at is None and -40 < path.loss[-1] < 0, label
+
+
 def test_ill_conditioned_momentum_beats_gd() -> None:
     _, problem, paths = _run("ill-conditioned")
     zero = (0.0, 0.0)
