@@ -171,19 +171,17 @@ _LIVE_VIEWS: weakref.WeakSet[Surface3DView] = weakref.WeakSet()
 
 
 def _release_gl_views() -> None:
-    """Delete every GL window while Qt is still whole (at exit).
+    """Delete every top-level widget holding a GL view while Qt is still whole (at exit).
 
-    Left to the interpreter's teardown, a ``QOpenGLWindow`` was destroyed after the application
-    and crashed the process (``gdviz render --view 3d`` ended in a segmentation fault after writing
-    its file). Registered with atexit on first use, so it runs before PySide's own clean-up.
+    Left to PySide's clean-up, a recording's ``QOpenGLWindow`` crashed the process after the file
+    was written (``gdviz render --view 3d``, segmentation fault); deleting only the containers crashed
+    PySide's clean-up in turn. Registered with atexit on first use, so it runs before PySide's own.
     """
     import shiboken6
 
     for view in list(_LIVE_VIEWS):
-        container = getattr(view, "container", None)
-        if container is not None and shiboken6.isValid(container):
-            shiboken6.delete(container)
-        view.view = None
+        if shiboken6.isValid(view):
+            shiboken6.delete(view.window())  # no close(): no close event, nothing asked or saved
 
 
 class Surface3DView(QWidget):

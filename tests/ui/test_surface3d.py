@@ -15,6 +15,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtWidgets import QLabel
 
@@ -194,3 +195,26 @@ def test_without_opengl_switching_to_the_3d_tab_never_raises(window, qtbot) -> N
     window.show_view("3d")
     labels = [label.text() for label in view.findChildren(QLabel)]
     assert labels == [f"3-D view unavailable: {view.reason}."]
+
+
+def test_3d_render_command_exits_cleanly_under_xvfb(tmp_path: Path) -> None:
+    # It once wrote its file, then crashed in Qt's teardown (a GL window outliving the app).
+    out = tmp_path / "r3d.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb"}
+    command = [sys.executable, "-m", "gdviz", "render", "local-minimum", "-o", str(out)]
+    result = subprocess.run(
+        ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", *command, "--view", "3d"]
+        + ["--size", "640x360"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    from PySide6.QtGui import QImage
+
+    from gdviz.export.frames import qimage_to_array
+
+    image = qimage_to_array(QImage(str(out)))
+    assert image.shape == (360, 640, 3)
+    assert len(np.unique(image.reshape(-1, 3)[::7], axis=0)) > 50  # the shaded surface is in it
