@@ -29,7 +29,7 @@ from gdviz.ui.legend import LegendStrip
 from gdviz.ui.plots import LossPlot
 from gdviz.ui.surface3d import Surface3DView
 from gdviz.ui.surface_view import SurfaceView
-from gdviz.ui.theme import LIGHT, Theme
+from gdviz.ui.theme import DARK, LIGHT, Theme
 
 HOLD_SECONDS = 1.0
 """The last frame is held this long, so a looping video pauses on the result."""
@@ -120,9 +120,9 @@ class LectureView(QWidget):
         return qimage_to_array(self.grab().toImage())
 
 
-def video_theme(height: int) -> Theme:
+def video_theme(height: int, dark: bool = False) -> Theme:
     """Type and lines scaled with the frame: a 1080p video reads like the window at 800 px."""
-    return LIGHT.scaled("video", max(0.6, height / 800))
+    return (DARK if dark else LIGHT).scaled("video", max(0.6, height / 800))
 
 
 def frame_steps(total: int, fps: float, seconds: float | None) -> list[int]:
@@ -146,6 +146,7 @@ def render(
     step: int | None = None,
     progress: Progress | None = None,
     view: str = "2d",
+    dark: bool = False,
 ) -> int:
     """Render ``scene`` to ``path`` (.mp4, .gif or .png); returns the number of frames.
 
@@ -154,6 +155,7 @@ def render(
       step: for a .png, the step to show (default: the last).
       progress: called after each frame; returning False cancels (nothing is left behind).
       view: "2d", or "3d" for the OpenGL surface (needs a display with GL: X or Xvfb).
+      dark: the dark theme (as the window's, when the window exports).
 
     Raises:
       ExportError: the path cannot be written, or the export was cancelled.
@@ -162,8 +164,10 @@ def render(
     width, height = size
     if suffix == ".mp4":  # H.264 in yuv420p wants even sides
         width, height = width - width % 2, height - height % 2
-    lecture = LectureView(scene, video_theme(height), view)
+    lecture = LectureView(scene, video_theme(height, dark), view)
     lecture.setFixedSize(width, height)  # every frame the same size, as the encoder needs
+    # Laid out and painted as if shown, but never mapped over the user's window.
+    lecture.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
     lecture.show()
     QApplication.processEvents()
     lecture.surface.fit_view()
