@@ -1,16 +1,27 @@
 """``gdviz bench``: the figures that say whether gdviz is fast enough to drag.
 
-Prints one JSON object. Every timing is a median over repeats after warm-up, in one process:
-machines are noisy, so compare figures from the same run, never across runs.
+Prints one JSON object: the machine (CPU model, cores, load), then per scene the core figures
+(compile, recompute against numpy loops, surfaces) and the window figures (drag, playback frame,
+render), and the start-up figures (window shown, first paths; with an empty and with a warm JAX
+compile cache). Every timing is a median over repeats after warm-up: machines are noisy, so
+compare figures from the same run, never across runs.
+
+The window figures run in a child process on the Qt platform asked for: ``offscreen`` (Qt alone)
+or ``xcb`` (what an X desktop paints through, under ``xvfb-run`` when there is no display). Each
+start-up is a fresh ``python`` process timed from its launch. This module imports no Qt.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
+import shutil
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -84,10 +95,41 @@ def numpy_loops(scene: Scene, problem: Problem) -> None:
             losses.append(float(np.mean((p[0] * x + p[1] - y) ** 2)))
 
 
-def core_figures(scene_name: str = "linear-regression", repeats: int = 200) -> dict[str, Any]:
-    """Compile time, recompute time against numpy loops, and surface times."""
+class BenchError(Exception):
+    """The bench cannot run as asked (no display and no xvfb-run, a child process failed)."""
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on: CPU model, cores, load, versions."""
     import jax
 
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next(
+                (line.split(":", 1)[1].strip() for line in f if line.startswith("model name")),
+                cpu,
+            )
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "load_average_1_5_15_min": load,  # other work on the machine makes every figure slower
+        "system": f"{platform.system()} {platform.release()}",
+        "versions": {
+            "python": platform.python_version(),
+            "jax": jax.__version__,
+            "numpy": np.__version__,
+        },
+    }
+
+
+def core_figures(scene_name: str = "linear-regression", repeats: int = 200) -> dict[str, Any]:
+    """Compile time, recompute time against numpy loops, and surface times."""
     from gdviz.core import load_scene, simulate, surface
 
     # A cold compile: no persistent cache in this process unless the user configured one.
@@ -101,42 +143,95 @@ def core_figures(scene_name: str = "linear-regression", repeats: int = 200) -> d
     for s in starts[:10]:
         simulate(scene.with_start(s), problem)
     recompute = _median_ms(lambda i: simulate(scene.with_start(starts[i]), problem), repeats)
-    loops = _median_ms(lambda i: numpy_loops(scene.with_start(starts[i]), problem), 5)
 
     figures: dict[str, Any] = {
-        "scene": scene_name,
+        "problem": scene.problem,
         "entries": len(scene.optimizers),
         "steps": scene.steps,
         "compile_s": round(compile_s, 3),
         "recompute_ms": round(recompute, 3),
-        "numpy_loops_ms": round(loops, 2),
-        "speedup": round(loops / recompute, 1),
+        # The hand-written numpy baseline exists for linear regression (the default scene) only.
+        "numpy_loops_ms": None,
+        "speedup": None,
     }
+    if scene.problem == "linear_regression":
+        loops = _median_ms(lambda i: numpy_loops(scene.with_start(starts[i]), problem), 5)
+        figures["numpy_loops_ms"] = round(loops, 2)
+        figures["speedup"] = round(loops / recompute, 1)
     for res in (256, 512):
         surface(problem, resolution=res)  # compile this shape
         figures[f"surface_{res}_ms"] = round(
             _median_ms(lambda i, r=res: surface(problem, resolution=r), 20), 2
         )
-    figures["versions"] = {
-        "python": platform.python_version(),
-        "jax": jax.__version__,
-        "numpy": np.__version__,
-    }
+    return figures
+
+
+PLATFORMS = ("offscreen", "xcb")
+XVFB_SCREEN = "-screen 0 1920x1080x24"
+
+
+def window_figures(
+    scene_names: Sequence[str], repeats: int, qt_platform: str = "offscreen", startup: bool = True
+) -> dict[str, Any]:
+    """The window figures of every scene, and the start-up figures of the first, from a child
+    process on ``qt_platform`` (under ``xvfb-run`` for xcb when there is no display).
+
+    Raises:
+      BenchError: xcb was asked for with no display and no xvfb-run, or the child failed.
+    """
+    if qt_platform not in PLATFORMS:
+        raise BenchError(f"--platform must be one of {', '.join(PLATFORMS)}, not {qt_platform!r}")
+    spec = {"scenes": list(scene_names), "repeats": repeats, "startup": startup}
+    command = [sys.executable, "-c", "from gdviz.ui.bench import child_main; child_main()"]
+    command.append(json.dumps(spec))
+    env = {**os.environ, "QT_QPA_PLATFORM": qt_platform}
+    display = "offscreen (no window system)"
+    if qt_platform == "xcb":
+        if os.environ.get("DISPLAY"):
+            display = f"X display {os.environ['DISPLAY']}"
+        elif shutil.which("xvfb-run"):
+            command = ["xvfb-run", "-a", "-s", XVFB_SCREEN, *command]
+            display = f"Xvfb {XVFB_SCREEN.split()[-1]} (xvfb-run)"
+        else:
+            raise BenchError("--platform xcb needs a display or xvfb-run (apt-get install xvfb)")
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    lines = result.stdout.strip().splitlines()
+    if result.returncode != 0 or not lines:
+        raise BenchError(f"the window bench failed: {result.stderr.strip()[-2000:]}")
+    figures = json.loads(lines[-1])
+    figures["platform"] = qt_platform
+    figures["display"] = display
     return figures
 
 
 def run(
-    scene_name: str = "linear-regression", repeats: int = 200, core_only: bool = False
+    scene_names: Sequence[str] | None = None,
+    repeats: int = 200,
+    core_only: bool = False,
+    qt_platform: str = "offscreen",
+    startup: bool = True,
 ) -> dict[str, Any]:
-    """All figures for ``gdviz bench``."""
-    figures = core_figures(scene_name, repeats)
-    if not core_only:
-        from gdviz.ui.bench import ui_figures
+    """All figures for ``gdviz bench``: ``scene_names`` None means every built-in scene."""
+    from gdviz.core.scene import builtin_scene_names
 
-        figures.update(ui_figures(scene_name, repeats))
+    names = list(builtin_scene_names() if scene_names is None else scene_names)
+    figures: dict[str, Any] = {"machine": machine(), "repeats": repeats}
+    scenes = {name: core_figures(name, repeats) for name in names}
+    if not core_only:
+        window = window_figures(names, repeats, qt_platform, startup)
+        for name, values in window.pop("scenes").items():
+            scenes[name].update(values)
+        figures["window"] = window
+    figures["scenes"] = scenes
     return figures
 
 
-def main(scene_name: str, repeats: int, core_only: bool = False) -> int:
-    print(json.dumps(run(scene_name, repeats, core_only), indent=2))
+def main(
+    scene_names: Sequence[str] | None,
+    repeats: int,
+    core_only: bool = False,
+    qt_platform: str = "offscreen",
+    startup: bool = True,
+) -> int:
+    print(json.dumps(run(scene_names, repeats, core_only, qt_platform, startup), indent=2))
     return 0

@@ -60,9 +60,20 @@ def _parser() -> argparse.ArgumentParser:
     traj.add_argument("--start", nargs=2, type=float, metavar=("X", "Y"), help="override the start")
 
     bench = sub.add_parser("bench", help="measure recompute, surface and drawing speed (JSON)")
-    bench.add_argument("--scene", default="linear-regression", help="scene to measure")
+    which = bench.add_mutually_exclusive_group()
+    which.add_argument("--scene", default="linear-regression", help="scene to measure")
+    which.add_argument("--all", action="store_true", help="measure every built-in scene")
     bench.add_argument("--repeats", type=int, default=200, help="repeats per median")
     bench.add_argument("--core", action="store_true", help="core figures only (no Qt)")
+    bench.add_argument(
+        "--platform",
+        choices=("offscreen", "xcb"),
+        default="offscreen",
+        help="Qt platform for the window figures (xcb: under xvfb-run when there is no display)",
+    )
+    bench.add_argument(
+        "--no-startup", action="store_true", help="skip the start-up figures (two fresh launches)"
+    )
 
     shot = sub.add_parser("screenshot", help="render the window to a PNG, offscreen")
     shot.add_argument("scene", nargs="?", default="linear-regression", help="name or .toml path")
@@ -152,7 +163,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     if args.repeats < 5:
         raise UserError("--repeats must be at least 5")
-    return bench.main(args.scene, args.repeats, core_only=args.core)
+    scenes = None if args.all else [args.scene]
+    try:
+        return bench.main(scenes, args.repeats, args.core, args.platform, not args.no_startup)
+    except bench.BenchError as exc:
+        raise UserError(str(exc)) from exc
 
 
 def _cmd_window(args: argparse.Namespace) -> int:

@@ -1,16 +1,30 @@
-"""Window figures for ``gdviz bench``: a drag's full update and a playback frame, offscreen."""
+"""Window figures for ``gdviz bench``: a drag's full update, a playback frame, a render, and
+start-up times, on the Qt platform the process runs on (``QT_QPA_PLATFORM``, offscreen by default).
+
+``gdviz.bench`` runs :func:`child_main` in a child process so that the platform (xcb under Xvfb,
+or offscreen) is the child's own.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from gdviz.core.scene import Scene
 
-def ui_figures(scene_name: str = "linear-regression", repeats: int = 200) -> dict[str, Any]:
+
+def ui_figures(
+    scene_name: str = "linear-regression", repeats: int = 200, render_video: bool = True
+) -> dict[str, Any]:
     """``drag_update_ms``: from a handle move to the repainted window, median over ``repeats``.
 
     ``frame_ms``: one playback step of every trail over the 512² surface, repainted.
@@ -77,9 +91,26 @@ def ui_figures(scene_name: str = "linear-regression", repeats: int = 200) -> dic
     PaintCounter.paints = 0
     frames = [frame(1 + k % ctl.steps) for k in range(repeats)]
     frame_paints = PaintCounter.paints / repeats
+    window.controller.shutdown()
     window.close()
+    qt_platform = app.platformName()
+    figures = {
+        "drag_update_ms": round(1e3 * statistics.median(drags), 2),
+        "drag_update_p90_ms": round(1e3 * float(np.percentile(drags, 90)), 2),
+        "drag_moved_start": moved,
+        "drag_view_paints": round(drag_paints, 2),
+        "frame_ms": round(1e3 * statistics.median(frames), 2),
+        "frame_view_paints": round(frame_paints, 2),
+        "frame_surface": f"{RESOLUTION}x{RESOLUTION}",
+        "window": f"1600x1000 {qt_platform}",
+    }
+    if render_video:
+        figures.update(render_figures(scene))
+    return figures
 
-    import tempfile
+
+def render_figures(scene: Scene) -> dict[str, Any]:
+    """A 4 s 1080p MP4 of ``scene``: the steady frame rate and the whole command's time."""
     from pathlib import Path
 
     from gdviz.export.frames import render
@@ -101,12 +132,70 @@ def ui_figures(scene_name: str = "linear-regression", repeats: int = 200) -> dic
         "render_total_s": round(render_s, 2),
         "render_frames": count,
         "render_size": "1920x1080 mp4",
-        "drag_update_ms": round(1e3 * statistics.median(drags), 2),
-        "drag_update_p90_ms": round(1e3 * float(np.percentile(drags, 90)), 2),
-        "drag_moved_start": moved,
-        "drag_view_paints": round(drag_paints, 2),
-        "frame_ms": round(1e3 * statistics.median(frames), 2),
-        "frame_view_paints": round(frame_paints, 2),
-        "frame_surface": f"{RESOLUTION}x{RESOLUTION}",
-        "window": "1600x1000 offscreen",
     }
+
+
+STARTUP = """
+import json, sys, time
+t0 = float(sys.argv[2])
+from PySide6.QtCore import QEventLoop
+from gdviz.ui.app import _application, _configure_jax_cache
+app = _application()
+from gdviz.core import load_scene
+scene = load_scene(sys.argv[1])
+_configure_jax_cache()
+from gdviz.ui.main_window import MainWindow
+window = MainWindow(scene)
+window.resize(1600, 1000)
+window.show()
+app.processEvents()
+shown = time.time() - t0
+ctl = window.controller
+while not ctl.results and time.time() - t0 < 120:
+    app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
+    time.sleep(0.002)
+app.processEvents()
+paths = time.time() - t0 if ctl.results else None
+print(json.dumps({"window_shown_s": round(shown, 2), "first_paths_s": paths and round(paths, 2)}))
+ctl.shutdown()
+"""
+
+
+def startup_figures(scene_name: str) -> dict[str, Any]:
+    """Launch-to-window and launch-to-paths times of a fresh process, as the window is opened:
+    first with an empty JAX compile cache (``XDG_CACHE_HOME`` pointed at an empty folder), then
+    again with the cache that run left (warm). The user's own cache is never touched."""
+    figures: dict[str, Any] = {"scene": scene_name}
+    with tempfile.TemporaryDirectory(prefix="gdviz-bench-cache-") as cache:
+        env = {**os.environ, "XDG_CACHE_HOME": cache}
+        for name in ("empty_cache", "warm_cache"):
+            t0 = time.time()
+            result = subprocess.run(
+                [sys.executable, "-c", STARTUP, scene_name, repr(t0)],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=300,
+                check=False,
+            )
+            lines = result.stdout.strip().splitlines()
+            if result.returncode != 0 or not lines:
+                raise RuntimeError(f"start-up run failed: {result.stderr.strip()[-2000:]}")
+            figures[name] = json.loads(lines[-1])
+    return figures
+
+
+def child_main() -> None:
+    """Entry of the bench's child process: ``argv[1]`` is a JSON spec (scenes, repeats, startup);
+    prints one JSON line."""
+    spec = json.loads(sys.argv[1])
+    scenes = spec["scenes"]
+    out: dict[str, Any] = {
+        "scenes": {
+            name: ui_figures(name, spec["repeats"], render_video=i == 0)
+            for i, name in enumerate(scenes)
+        }
+    }
+    if spec.get("startup", True) and scenes:
+        out["startup"] = startup_figures(scenes[0])
+    print(json.dumps(out))
