@@ -63,6 +63,7 @@ class LegendStrip(QWidget):
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
+        self._fit_height()  # the type size changed: so does the height of the rows
         self.refresh()
 
     def refresh(self) -> None:
@@ -79,7 +80,7 @@ class LegendStrip(QWidget):
         ]
         if keys != self.keys:
             self.keys = keys
-            self.updateGeometry()
+            self._fit_height()
             self.update()
 
     def font_for_theme(self) -> QFont:
@@ -133,8 +134,13 @@ class LegendStrip(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt's name)
         super().resizeEvent(event)
-        height = self.heightForWidth(self.width())
-        if height != self.height():
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Exactly as tall as the rows need at the current width and type: never squeezed by a
+        long caption above it, never leaving a gap below it."""
+        height = self.heightForWidth(max(self.width(), 100))
+        if height != self.height() or self.minimumHeight() != height:
             self.setFixedHeight(height)
 
     # --- painting and clicks --------------------------------------------------------------------

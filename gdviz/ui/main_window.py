@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
@@ -156,7 +156,7 @@ class MainWindow(QMainWindow):
         self.scene_path: Path | None = None
         self.theme_name = "light"
         self.presenter = False
-        self._docks_before: dict[QDockWidget, bool] = {}
+        self._state_before: QByteArray | None = None
         self.setWindowTitle("gdviz")
         self.controller = Controller(scene, background=background, parent=self)
         ctl = self.controller
@@ -248,6 +248,10 @@ class MainWindow(QMainWindow):
         if scale != self.ui_scale:
             self.ui_scale = scale
             self._apply_theme()
+            if not self.presenter:  # the rows' type grew or shrank: so does the dock
+                self.resizeDocks(
+                    [self.optimizer_dock], [round(380 * scale)], Qt.Orientation.Horizontal
+                )
 
     def _sync_overlay_actions(self) -> None:
         """The menu's check marks follow the overlays, whoever switched them (the equations
@@ -456,35 +460,31 @@ class MainWindow(QMainWindow):
             f"font-size: {theme.panel_font_pt + 1}pt; color: {theme.foreground};"
         )
         self.view_tabs.tabBar().setVisible(not self.presenter)  # key 3 still switches
-        if not self.presenter:
-            self.resizeDocks(
-                [self.optimizer_dock], [round(380 * self.ui_scale)], Qt.Orientation.Horizontal
-            )
 
     def set_presenter(self, on: bool) -> None:
         """Full screen, only the views, large type and thick lines, and a slim playback bar
-        (B hides it). Esc or F5 again brings everything back as it was."""
+        (B hides it). Esc or F5 again brings everything back as it was, dock sizes included."""
         if on == self.presenter:
             return
         self.presenter = on
         self.presenter_action.setChecked(on)
         if on:
-            self._docks_before = {
-                d: d.isVisible() for d in (self.optimizer_dock, self.problem_dock)
-            }
+            self._state_before = self.saveState()  # docks: which are open, and their sizes
             self._full_screen_before = self.isFullScreen()
-        for dock, visible in self._docks_before.items():
-            dock.setVisible(visible and not on)
+            for dock in (self.optimizer_dock, self.problem_dock, self.equation_dock):
+                dock.hide()
         for widget in (self.menuBar(), self.statusBar()):
             widget.setVisible(not on)
         self.playback.set_slim(on)
         self.playback.setVisible(True)
         self.scene_bar.set_chooser_visible(not on)
+        self._apply_theme()  # before the docks come back: they size to the normal type
         if on and not self.isFullScreen():
             self.showFullScreen()
         elif not on and self.isFullScreen() and not self._full_screen_before:
             self.showNormal()
-        self._apply_theme()
+        if not on and self._state_before is not None:
+            self.restoreState(self._state_before)
         self.current_view().setFocus()
 
     def toggle_playback_bar(self) -> None:

@@ -335,6 +335,7 @@ class OptimizerPanel(QWidget):
         layout.addWidget(self.add_button)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         layout.addWidget(self.scroll, 1)
         self.rows: dict[str, OptimizerRow] = {}
@@ -362,6 +363,14 @@ class OptimizerPanel(QWidget):
             old.deleteLater()  # later: a row's own signal may have started this rebuild
         self.scroll.setWidget(holder)
         self.refresh_status()
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        """As wide as the rows need: no sideways scrolling, whatever the type size."""
+        holder = self.scroll.widget()
+        if holder is not None:
+            bar = self.scroll.verticalScrollBar().sizeHint().width()
+            self.setMinimumWidth(holder.minimumSizeHint().width() + bar + 12)
 
     def set_theme(self, theme: Theme) -> None:
         """The swatches follow the views' palette (white replaces black on the dark theme)."""
@@ -370,6 +379,7 @@ class OptimizerPanel(QWidget):
             row.theme = theme
             row.refresh()
             row.refresh_status()
+        self._fit_width()
 
     def refresh(self) -> None:
         labels = [e.label for e in self.controller.scene.optimizers]

@@ -34,6 +34,9 @@ def _style(plot: pg.PlotItem, theme: Theme, title: str, bottom: str, left: str) 
         axis.enableAutoSIPrefix(False)
     plot.setMenuEnabled(False)
     plot.hideButtons()
+    # Room for the last tick label ("300", "2.0") inside the widget, not on the window's edge.
+    pad = round(0.9 * theme.plot_font_pt)
+    plot.layout.setContentsMargins(4, 4, pad + 6, 4)
     plot.showGrid(x=True, y=True, alpha=0.25)
     cache_axes(plot)
 
@@ -121,7 +124,17 @@ class LossAxis(pg.AxisItem):
             return [format_number(float(v)) if abs(v) > 1e-12 else "0" for v in values]
         if spacing < 1.0:
             return ["" for _ in values]  # minor ticks: marks, no labels
-        return [format_number(round(self._inverse(float(v)), 12)) for v in values]
+        return [format_number(self._label_value(float(v))) for v in values]
+
+    def _label_value(self, t: float) -> float:
+        """The loss at axis position ``t``, rounded to the tick it stands for (3 digits)."""
+        v = self._inverse(t)
+        if v == 0 or not math.isfinite(v):
+            return v
+        digits = 2 - math.floor(math.log10(abs(v)))
+        if self.kind == "symlog" and abs(t) < 1e-12:
+            return 0.0
+        return round(v, digits)
 
 
 def _log_ticks(lo: float, hi: float) -> tuple[list[float], list[float]]:

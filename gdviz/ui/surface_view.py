@@ -122,6 +122,8 @@ class SurfaceView(pg.PlotWidget):
             axis.setPen(pg.mkPen(self.theme.foreground))
             axis.setTextPen(pg.mkPen(self.theme.foreground))
         self.colorbar.axis.setWidth(round(3.4 * self.theme.plot_font_pt))
+        # Room above the plot for the top tick label, which would be cut in half otherwise.
+        self.plot.layout.setContentsMargins(4, round(0.8 * self.theme.plot_font_pt), 4, 4)
 
     def set_theme(self, theme: Theme) -> None:
         """Restyle everything for another look (presenter mode, dark)."""
