@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import json
 import math
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from gdviz.core.files import InputError, read_bytes_bounded, write_text_atomically
 from gdviz.core.optimizers import CONVENTIONS, GRADIENT_NOISE, RULES, Convention
 from gdviz.core.problems import PROBLEMS, Problem, Rect, make_problem
 from gdviz.core.specs import ParamSpec
@@ -30,6 +32,16 @@ MAX_COORD = 1e4
 
 MAX_SEED = 2**31 - 1
 MAX_LABEL = 60
+"""Labels are 1 to MAX_LABEL characters (after stripping spaces)."""
+
+MAX_ENTRIES = 32
+"""A scene holds 1 to MAX_ENTRIES optimizer entries."""
+
+MAX_SCENE_BYTES = 1_000_000
+"""Scene files longer than this are refused before they are parsed."""
+
+ELIDE = 60
+"""Values echoed in messages are cut to about this many characters."""
 
 _TOP_KEYS = (
     "title",
@@ -43,11 +55,104 @@ _TOP_KEYS = (
     "optimizer",
 )
 _ENTRY_KEYS = ("name", "label", "batch_size", "start", "color", "visible", "gradient_noise")
-_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_COLOR = re.compile(r"\A#[0-9a-fA-F]{6}\Z")  # \Z: "$" would also match before a final newline
 
 
 class SceneError(ValueError):
     """A scene that cannot be used; the message names the source, the key and what is allowed."""
+
+
+def _show(value: object) -> str:
+    """``repr(value)`` cut to about ELIDE characters, for messages."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # ints past Python's digit limit, deep nesting
+        return f"<{type(value).__name__} too large to show>"
+    return (
+        text if len(text) <= ELIDE else f"{text[: ELIDE - 15]}…{text[-10:]} ({len(text):,} chars)"
+    )
+
+
+# --- the limits, one rule for every door (file, API, CLI, window) ---------------------------------
+
+
+def check_start(xy: object, key: str = "start") -> tuple[float, float]:
+    """``xy`` as a start point ``(x, y)``: two finite numbers within ±MAX_COORD.
+
+    The loader, ``Scene``/``OptimizerEntry`` construction, ``Scene.with_start`` and the CLI's
+    ``--start`` all use this rule; the window clamps with :func:`clamp_start` first.
+
+    Raises:
+      SceneError: naming ``key``.
+    """
+    try:
+        x, y = xy  # type: ignore[misc]
+        point = (float(x), float(y))
+    except (TypeError, ValueError, OverflowError):
+        raise SceneError(f"{key}: must be a pair (x, y) of numbers, got {_show(xy)}") from None
+    if isinstance(x, bool) or isinstance(y, bool):
+        raise SceneError(f"{key}: must be a pair (x, y) of numbers, got {_show(xy)}")
+    if not all(math.isfinite(v) for v in point):
+        raise SceneError(f"{key}: must be finite numbers, got {_show(xy)}")
+    if max(abs(point[0]), abs(point[1])) > MAX_COORD:
+        raise SceneError(
+            f"{key}: must lie within ±{MAX_COORD:g} on both axes, got ({point[0]:g}, {point[1]:g})"
+        )
+    return point
+
+
+def clamp_start(xy: tuple[float, float]) -> tuple[float, float]:
+    """The point of the ±MAX_COORD box nearest to ``xy`` (for a drag or click past its edge).
+
+    Raises:
+      SceneError: a coordinate is NaN (there is no nearest point).
+    """
+    x, y = float(xy[0]), float(xy[1])
+    if math.isnan(x) or math.isnan(y):
+        raise SceneError(f"start: must be finite numbers, got {_show(xy)}")
+    return (min(max(x, -MAX_COORD), MAX_COORD), min(max(y, -MAX_COORD), MAX_COORD))
+
+
+def check_label(label: object, key: str = "label") -> str:
+    """``label`` stripped: a string of 1 to MAX_LABEL characters.
+
+    Raises:
+      SceneError: naming ``key``.
+    """
+    if not isinstance(label, str):
+        raise SceneError(f"{key}: must be a string, got {_show(label)}")
+    label = label.strip()
+    if not label:
+        raise SceneError(f"{key}: must not be empty")
+    if len(label) > MAX_LABEL:
+        raise SceneError(f"{key}: must be at most {MAX_LABEL} characters, got {len(label)}")
+    return label
+
+
+def check_entry_count(count: int, key: str = "optimizer") -> int:
+    """``count`` if a scene may hold that many entries (1 to MAX_ENTRIES).
+
+    Raises:
+      SceneError: too few or too many.
+    """
+    if count < 1:
+        raise SceneError(f"{key}: no optimizer; a scene needs at least one")
+    if count > MAX_ENTRIES:
+        raise SceneError(f"{key}: at most {MAX_ENTRIES} entries, got {count}")
+    return count
+
+
+def _check_view(view: object, key: str = "view") -> None:
+    try:
+        (x0, x1), (y0, y1) = view  # type: ignore[misc]
+    except (TypeError, ValueError):
+        raise SceneError(
+            f"{key}: must be ((x_min, x_max), (y_min, y_max)), got {_show(view)}"
+        ) from None
+    for axis, (lo, hi) in (("x", (x0, x1)), ("y", (y0, y1))):
+        check_start((lo, hi), f"{key}.{axis}")
+        if not lo < hi:
+            raise SceneError(f"{key}.{axis}: must be [min, max] with min < max, got {[lo, hi]}")
 
 
 @dataclass(frozen=True)
@@ -74,6 +179,19 @@ class OptimizerEntry:
     visible: bool = True
     gradient_noise: float = 0.0
 
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise SceneError(f"name: unknown rule {_show(self.rule)}; one of: {', '.join(RULES)}")
+        label = check_label(self.label)
+        if label != self.label:
+            object.__setattr__(self, "label", label)
+        if self.start is not None:
+            object.__setattr__(self, "start", check_start(self.start, f"{label}: start"))
+        if self.color is not None and not (
+            isinstance(self.color, str) and _COLOR.match(self.color)
+        ):
+            raise SceneError(f'{label}: color: must look like "#0072B2", got {_show(self.color)}')
+
     def resolved_hyperparams(self, convention: Convention) -> dict[str, float]:
         """Every hyperparameter of the rule: the explicit ones over the convention's defaults."""
         values = RULES[self.rule].defaults(convention)
@@ -99,9 +217,58 @@ class Scene:
     convention: Convention = "optax"
     view: Rect | None = None
 
+    def __post_init__(self) -> None:
+        if self.problem not in PROBLEMS:
+            raise SceneError(f"problem.name: unknown problem {_show(self.problem)}")
+        object.__setattr__(self, "start", check_start(self.start))
+        if (
+            isinstance(self.steps, bool)
+            or not isinstance(self.steps, int)
+            or not 1 <= self.steps <= MAX_STEPS
+        ):
+            raise SceneError(
+                f"steps: must be an integer in [1, {MAX_STEPS}], got {_show(self.steps)}"
+            )
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not 0 <= self.seed <= MAX_SEED
+        ):
+            raise SceneError(f"seed: must be an integer in [0, {MAX_SEED}], got {_show(self.seed)}")
+        check_entry_count(len(self.optimizers))
+        labels = [e.label for e in self.optimizers]
+        if len(set(labels)) != len(labels):
+            twice = next(x for x in labels if labels.count(x) > 1)
+            raise SceneError(f"optimizer: {_show(twice)} is used twice; labels must be unique")
+        if self.view is not None:
+            _check_view(self.view)
+
     def with_start(self, start: tuple[float, float]) -> Scene:
-        """The same scene from another shared start point."""
-        return dataclasses.replace(self, start=(float(start[0]), float(start[1])))
+        """The same scene from another shared start point.
+
+        Raises:
+          SceneError: the start is not finite or lies outside ±MAX_COORD (see :func:`check_start`).
+        """
+        return dataclasses.replace(self, start=check_start(start))
+
+    def with_entry_start(self, label: str, start: tuple[float, float] | None) -> Scene:
+        """The same scene with entry ``label`` starting at ``start`` (None: the shared start).
+
+        Raises:
+          SceneError: as :meth:`with_start`.
+        """
+        point = None if start is None else check_start(start, f"{label}: start")
+        return dataclasses.replace(
+            self,
+            optimizers=tuple(
+                dataclasses.replace(e, start=point) if e.label == label else e
+                for e in self.optimizers
+            ),
+        )
+
+    def can_add_entry(self) -> bool:
+        """Whether one more entry fits (MAX_ENTRIES); adding past it raises SceneError."""
+        return len(self.optimizers) < MAX_ENTRIES
 
     def replace(self, **changes: Any) -> Scene:
         return dataclasses.replace(self, **changes)
@@ -120,9 +287,38 @@ class Scene:
         return next(e for e in self.optimizers if e.label == label)
 
 
-@functools.lru_cache(maxsize=32)
 def _cached_problem(name: str, params: tuple[tuple[str, float], ...]) -> Problem:
-    return make_problem(name, dict(params))
+    """The problem, built once for equal parameters (an LRU of 32 problems).
+
+    Raises:
+      SceneError: the parameters are out of range, or they make a problem whose view or default
+        start lies outside ±MAX_COORD (e.g. two nearly equal x values with noise put the best
+        line's slope in the millions).
+    """
+    try:
+        return _built_problem(name, params)
+    except (KeyError, ValueError) as exc:
+        if isinstance(exc, SceneError):
+            raise
+        raise SceneError(f"problem: {exc}") from None
+
+
+@functools.lru_cache(maxsize=32)
+def _built_problem(name: str, params: tuple[tuple[str, float], ...]) -> Problem:
+    problem = make_problem(name, dict(params))
+    (x0, x1), (y0, y1) = problem.view
+    if not all(math.isfinite(v) and abs(v) <= MAX_COORD for v in (x0, x1, y0, y1)):
+        where = ""
+        if problem.minima:
+            mx, my = problem.minima[0].point
+            a, b = problem.axis_names
+            where = f" put the best fit at ({a}, {b}) = ({mx:.3g}, {my:.3g}), which"
+        given = ", ".join(f"{k} = {v:g}" for k, v in params) or "the defaults"
+        raise SceneError(
+            f"problem: these parameters ({given}){where} lie outside ±{MAX_COORD:g}; "
+            "choose other data (more points, less noise or another data_seed)"
+        )
+    return problem
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -153,25 +349,22 @@ class _Checker:
 
     def integer(self, value: object, key: str, low: int, high: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.fail(key, f"must be an integer in [{low}, {high}], got {value!r}")
+            raise self.fail(key, f"must be an integer in [{low}, {high}], got {_show(value)}")
         return value
 
     def number(self, value: object, key: str) -> float:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise self.fail(key, f"must be a finite number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
+            raise self.fail(key, f"must be a finite number, got {_show(value)}")
         return float(value)
 
     def point(self, value: object, key: str) -> tuple[float, float]:
         if not isinstance(value, list | tuple) or len(value) != 2:
-            raise self.fail(key, f"must be a pair [x, y] of numbers, got {value!r}")
+            raise self.fail(key, f"must be a pair [x, y] of numbers, got {_show(value)}")
         x, y = (self.number(v, f"{key}[{i}]") for i, v in enumerate(value))
-        if max(abs(x), abs(y)) > MAX_COORD:
-            raise self.fail(key, f"must lie within ±{MAX_COORD:g}, got {value!r}")
-        return (x, y)
+        try:
+            return check_start((x, y), key)
+        except SceneError as exc:
+            raise self.fail("", str(exc)) from None
 
     def specced(
         self, table: Mapping[str, Any], specs: tuple[ParamSpec, ...], where: str
@@ -180,8 +373,14 @@ class _Checker:
         values: dict[str, float] = {}
         for spec in specs:
             if spec.name in table:
-                err = spec.problem_with(table[spec.name])
+                value = table[spec.name]
+                if isinstance(value, int) and not _finite(value):
+                    err = f"must be {spec.describe_range()}, got {_show(value)}"
+                else:
+                    err = spec.problem_with(value)
                 if err:
+                    if not isinstance(value, int | float):
+                        err = err.replace(repr(value), _show(value))
                     raise self.fail(f"{where}.{spec.name}", err)
                 values[spec.name] = spec.coerce(table[spec.name])
         return values
@@ -191,8 +390,17 @@ class _Checker:
         if extra:
             prefix = f"{where}." if where else ""
             raise self.fail(
-                f"{prefix}{extra[0]}", f"unknown key; allowed here: {', '.join(allowed)}"
+                f"{prefix}{_elide(extra[0], ELIDE)}",
+                f"unknown key; allowed here: {', '.join(allowed)}",
             )
+
+
+def _finite(value: int | float) -> bool:
+    """Whether ``value`` is a finite float, or an int that a float can hold."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int past float's range (a 400-digit number)
+        return False
 
 
 def _kind(value: object) -> str:
@@ -222,7 +430,9 @@ def _read_entry(ck: _Checker, raw: object, i: int, problem: Problem) -> tuple[Op
         raise ck.fail(f"{where}.name", f"missing; one of: {', '.join(RULES)}")
     rule_name = ck.string(table["name"], f"{where}.name")
     if rule_name not in RULES:
-        raise ck.fail(f"{where}.name", f"unknown rule {rule_name!r}; one of: {', '.join(RULES)}")
+        raise ck.fail(
+            f"{where}.name", f"unknown rule {_show(rule_name)}; one of: {', '.join(RULES)}"
+        )
     rule = RULES[rule_name]
     ck.unknown(table, _ENTRY_KEYS + tuple(h.name for h in rule.hyperparams), where)
 
@@ -250,13 +460,13 @@ def _read_entry(ck: _Checker, raw: object, i: int, problem: Problem) -> tuple[Op
     if "color" in table:
         color = ck.string(table["color"], f"{where}.color")
         if not _COLOR.match(color):
-            raise ck.fail(f"{where}.color", f'must look like "#0072B2", got {color!r}')
+            raise ck.fail(f"{where}.color", f'must look like "#0072B2", got {_show(color)}')
         color = color.upper()
     visible = True
     if "visible" in table:
         visible = table["visible"]
         if not isinstance(visible, bool):
-            raise ck.fail(f"{where}.visible", f"must be true or false, got {visible!r}")
+            raise ck.fail(f"{where}.visible", f"must be true or false, got {_show(visible)}")
 
     explicit = "label" in table
     if explicit:
@@ -309,11 +519,16 @@ def scene_from_dict(data: Mapping[str, Any], source: str = "<scene>") -> Scene:
         raise ck.fail("problem.name", f"missing; one of: {', '.join(PROBLEMS)}")
     pname = ck.string(ptable["name"], "problem.name")
     if pname not in PROBLEMS:
-        raise ck.fail("problem.name", f"unknown problem {pname!r}; one of: {', '.join(PROBLEMS)}")
+        raise ck.fail(
+            "problem.name", f"unknown problem {_show(pname)}; one of: {', '.join(PROBLEMS)}"
+        )
     pspec = PROBLEMS[pname]
     ck.unknown(ptable, ("name",) + tuple(p.name for p in pspec.params), "problem")
     pparams = ck.specced(ptable, pspec.params, "problem")
-    problem = _cached_problem(pname, tuple(sorted(pparams.items())))
+    try:
+        problem = _cached_problem(pname, tuple(sorted(pparams.items())))
+    except SceneError as exc:
+        raise ck.fail("", str(exc)) from None
 
     title = ck.string(data.get("title", problem.title), "title", 200)
     caption = ck.string(data.get("caption", ""), "caption")
@@ -322,7 +537,9 @@ def scene_from_dict(data: Mapping[str, Any], source: str = "<scene>") -> Scene:
     start = ck.point(data["start"], "start") if "start" in data else _default_start(problem)
     convention = data.get("convention", "optax")
     if convention not in CONVENTIONS:
-        raise ck.fail("convention", f"must be one of {', '.join(CONVENTIONS)}, got {convention!r}")
+        raise ck.fail(
+            "convention", f"must be one of {', '.join(CONVENTIONS)}, got {_show(convention)}"
+        )
     view = _read_view(ck, data["view"]) if "view" in data else None
 
     raw_entries = data.get("optimizer")
@@ -332,11 +549,14 @@ def scene_from_dict(data: Mapping[str, Any], source: str = "<scene>") -> Scene:
         raise ck.fail(
             "optimizer", f"must be an array of tables ([[optimizer]]), got {_kind(raw_entries)}"
         )
-    if len(raw_entries) > 32:
-        raise ck.fail("optimizer", f"at most 32 entries, got {len(raw_entries)}")
+    try:
+        check_entry_count(len(raw_entries))
+    except SceneError as exc:
+        raise ck.fail("", str(exc)) from None
     read = [_read_entry(ck, raw, i, problem) for i, raw in enumerate(raw_entries)]
     entries = _unique_labels(ck, read)
-    return Scene(
+    return _scene(
+        ck,
         problem=pname,
         problem_params=pparams,
         optimizers=entries,
@@ -348,6 +568,13 @@ def scene_from_dict(data: Mapping[str, Any], source: str = "<scene>") -> Scene:
         convention=convention,
         view=view,
     )
+
+
+def _scene(ck: _Checker, **fields: Any) -> Scene:
+    try:
+        return Scene(**fields)
+    except SceneError as exc:  # the checks above should have caught it; name the source anyway
+        raise ck.fail("", str(exc)) from None
 
 
 def _default_start(problem: Problem) -> tuple[float, float]:
@@ -380,12 +607,31 @@ def _unique_labels(
 
 
 def parse_scene(text: str, source: str = "<scene>") -> Scene:
-    """Parse TOML text into a scene."""
+    """Parse TOML text into a scene.
+
+    Raises:
+      SceneError: and nothing else, whatever the text (deep nesting, huge numbers included).
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SceneError(f"{source}: not valid TOML: {exc}") from None
-    return scene_from_dict(data, source)
+        raise SceneError(f"{source}: not valid TOML: {_elide(str(exc))}") from None
+    except RecursionError:
+        raise SceneError(f"{source}: not usable TOML: nested too deeply") from None
+    except (ValueError, OverflowError, MemoryError) as exc:  # e.g. an integer of 4,301 digits
+        raise SceneError(f"{source}: not usable TOML: {_elide(str(exc))}") from None
+    try:
+        return scene_from_dict(data, source)
+    except SceneError:
+        raise
+    except RecursionError:
+        raise SceneError(f"{source}: not a usable scene: nested too deeply") from None
+    except (ValueError, OverflowError, TypeError, KeyError) as exc:
+        raise SceneError(f"{source}: not a usable scene: {_elide(str(exc))}") from None
+
+
+def _elide(text: str, limit: int = 4 * ELIDE) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 20]}… ({len(text):,} chars)"
 
 
 def builtin_scene_names() -> list[str]:
@@ -423,16 +669,21 @@ def load_scene(name_or_path: str | Path) -> Scene:
         text = resources.files("gdviz.scenes").joinpath(f"{text_name}.toml").read_text("utf-8")
         return parse_scene(text, f"{text_name} (built-in)")
     path = Path(name_or_path)
-    if not path.exists():
+    shown = _elide(str(path), 2 * ELIDE)
+    if not os.path.lexists(path):
         raise SceneError(
-            f"{text_name}: no such scene file, and not a built-in scene "
+            f"{shown}: no such scene file, and not a built-in scene "
             f"(built-in: {', '.join(builtin_scene_names())})"
         )
     try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SceneError(f"{path}: cannot read: {exc}") from None
-    return parse_scene(text, str(path))
+        raw = read_bytes_bounded(path, MAX_SCENE_BYTES)
+    except InputError as exc:
+        raise SceneError(_elide(str(exc))) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SceneError(f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return parse_scene(text, shown)
 
 
 # --- writing --------------------------------------------------------------------------------------
@@ -500,16 +751,16 @@ def dumps_scene(scene: Scene) -> str:
     return "\n".join(lines) + "\n"
 
 
-def save_scene(scene: Scene, path: str | Path) -> None:
-    """Write ``scene`` as TOML; the file is replaced only once the text is complete.
+def save_scene(scene: Scene, path: str | Path, *, force: bool = True) -> None:
+    """Write ``scene`` as TOML through :func:`gdviz.core.files.atomic_write`.
+
+    The file is replaced only once the text is complete and only if it is a regular file (a
+    symlink's target is written; a folder, FIFO or device is refused). ``force=True`` (the default,
+    "Save" over the scene's own file) overwrites an existing file; ``force=False`` refuses to.
+    Every scene that exists passes the loader's checks, so what is saved always reopens.
 
     Raises:
-      OSError: the folder is missing or not writable.
+      OutputError (an OSError): the folder is missing or not writable, the target is not a
+        regular file, or it exists and ``force`` is False.
     """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(dumps_scene(scene), "utf-8")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text_atomically(path, dumps_scene(scene), force=force)

@@ -4,16 +4,24 @@ One compiled function per (rule, convention, loss function); start points, hyper
 problem constants and data are traced arguments, so a drag or a slider edit reuses the compiled
 code and only a new shape (steps, dataset size, batch size) compiles again.
 
-Divergence: the first point with a non-finite loss or parameters, a loss past ``LOSS_GROWTH``
-times the starting loss, or parameters beyond ``PARAM_LIMIT`` is refused. The trajectory records
-that step in ``diverged_at`` and stays at its last sound point from then on, with zero gradient and
-update, so no NaN or inf ever reaches a caller.
+Divergence: the first point with a non-finite loss, parameter, gradient, update or optimizer
+state, a loss past ``LOSS_GROWTH`` times the starting loss, or parameters beyond ``PARAM_LIMIT`` is
+refused. The trajectory records that step in ``diverged_at`` and stays at its last sound point from
+then on, with zero gradient and update, so no NaN or inf ever reaches a caller. Starts are finite
+and within ±MAX_COORD (``Scene`` refuses others); a start whose own loss is not finite is refused
+with ``SceneError`` rather than returned.
+
+Memory is bounded over a long session: compiled programs live in an LRU of ``MAX_COMPILED``
+entries, one program per structure *and* shape, and mini-batch schedules are drawn lazily (see
+:class:`BatchSchedule`), so no ``steps x n`` table is ever built or kept.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import jax
@@ -22,7 +30,7 @@ import numpy as np
 
 from gdviz.core.optimizers import RULES, Convention, make_transform
 from gdviz.core.problems import Problem
-from gdviz.core.scene import Scene
+from gdviz.core.scene import Scene, SceneError
 from gdviz.core.types import Array, Batch, Consts, LossFn, NDArray
 
 LOSS_GROWTH = 1e6
@@ -45,7 +53,8 @@ class Trajectory:
       updates: ``(steps, 2)`` the update applied: ``params[k + 1] = params[k] + updates[k]``.
       state: named ``(steps, 2)`` vectors of the optimizer state after each step (``trace`` for
         momentum, ``mu``/``nu`` for Adam, ``sum_of_squares`` for AdaGrad, ...).
-      batches: ``(steps, batch_size)`` sample indices of each step's batch (data problems only).
+      batches: ``(steps, batch_size)`` sample indices of each step's batch (data problems only), as
+        a lazy :class:`BatchSchedule`: ``batches[k]`` is an array, ``np.asarray(batches)`` the table.
       diverged_at: the first step that was refused, or None. ``params[diverged_at:]`` all equal
         the last finite point.
     """
@@ -56,7 +65,7 @@ class Trajectory:
     grads: NDArray
     updates: NDArray
     state: Mapping[str, NDArray]
-    batches: NDArray | None
+    batches: BatchSchedule | None
     diverged_at: int | None
 
     @property
@@ -111,10 +120,12 @@ def _finish(loss_fn: LossFn, consts: Consts, data: Batch, first: Array, rows: Ar
     )
     # The first point that is non-finite, too far out or too high is refused, and everything
     # from it on is frozen at the last sound point (optimizer state included).
+    # Row k holds the point after step k - 1 and the gradient, update and state that made it:
+    # all of them must be finite for the point to count.
     limit = LOSS_GROWTH * jnp.maximum(jnp.abs(loss[:, :1]), 1.0)
     sound = (
         jnp.isfinite(loss)
-        & jnp.all(jnp.isfinite(params), axis=2)
+        & jnp.all(jnp.isfinite(path), axis=2)
         & (jnp.abs(loss) <= limit)
         & (jnp.max(jnp.abs(params), axis=2) <= PARAM_LIMIT)
     )
@@ -122,7 +133,9 @@ def _finish(loss_fn: LossFn, consts: Consts, data: Batch, first: Array, rows: Ar
     all_sound = sound.all(axis=1, keepdims=True)
     first_bad = jnp.argmin(sound, axis=1)[:, None]
     diverged_at = jnp.where(all_sound, -1, first_bad)[:, 0]
-    last_good = jnp.where(all_sound, total - 1, first_bad - 1)
+    # A refused start (first_bad = 0) has no earlier point: index 0 stands in, never -1 (which
+    # would wrap to the last row); simulate() then refuses the whole run.
+    last_good = jnp.where(all_sound, total - 1, jnp.maximum(first_bad - 1, 0))
     index = jnp.minimum(jnp.arange(total)[None, :], last_good)  # (entries, steps + 1)
     frozen = jnp.take_along_axis(path, index[..., None], axis=1)
     loss = jnp.take_along_axis(loss, index, axis=1)
@@ -135,63 +148,151 @@ def _finish(loss_fn: LossFn, consts: Consts, data: Batch, first: Array, rows: Ar
     return packed, diverged_at
 
 
-@functools.lru_cache(maxsize=64)
+MAX_COMPILED = 16
+"""Compiled programs kept (least recently used first out). One program serves one structure and
+shape (loss, rules, convention, steps, dataset and batch sizes); an XLA CPU executable of a scene
+takes ~1-2 MB, so the cache stays within a few tens of MB however many edits a lecture makes."""
+
+BATCH_TABLE_ELEMS = 4_000_000
+"""The most mini-batch indices held at once while simulating (16 MB as int32). A run whose batch
+tables would be larger is scanned in chunks of steps, carrying the optimizer state across."""
+
+
+class _Programs:
+    """The jitted programs for one structure and shape: a whole run, or init / chunk / finish."""
+
+    def __init__(
+        self,
+        loss_fn: LossFn,
+        convention: Convention,
+        rules: tuple[str, ...],
+        batched: tuple[bool, ...],
+    ) -> None:
+        # Two parameters make forward mode the natural autodiff here: jacfwd pushes two tangents
+        # through the loss, and measured 1.5-2x faster than reverse mode for a 100-point MSE on CPU.
+        grad_fn = jax.jacfwd(loss_fn)
+
+        def transforms(hyperparams):  # noqa: ANN001, ANN202
+            return [
+                make_transform(r, convention, h) for r, h in zip(rules, hyperparams, strict=True)
+            ]
+
+        def init(starts: Array, hyperparams: tuple[dict[str, Array], ...]):  # noqa: ANN202
+            txs = transforms(hyperparams)
+            states0 = tuple(tx.init(starts[i]) for i, tx in enumerate(txs))
+            zero = jnp.zeros(2)
+            first = jnp.stack([_row(starts[i], zero, zero, states0[i]) for i in range(len(txs))])
+            return (tuple(starts[i] for i in range(len(txs))), states0), first
+
+        def scan(carry, hyperparams, noise_stds, consts, data, batch_idx, noise):  # noqa: ANN001, ANN202
+            txs = transforms(hyperparams)
+
+            # The scan body holds only the rules: full-batch losses and divergence checks run
+            # afterwards, vectorised over all steps and entries.
+            def step(carry, xs):  # noqa: ANN001, ANN202
+                ps, states = carry
+                idxs, eps = xs
+                new_ps, new_states, rows = [], [], []
+                for i, tx in enumerate(txs):
+                    batch = tuple(a[idxs[i]] for a in data) if batched[i] else data
+                    g = grad_fn(ps[i], consts, batch) + noise_stds[i] * eps
+                    u, state = tx.update(g, states[i], ps[i])
+                    p = ps[i] + u
+                    new_ps.append(p)
+                    new_states.append(state)
+                    rows.append(_row(p, g, u, state))
+                return (tuple(new_ps), tuple(new_states)), jnp.stack(rows)
+
+            return jax.lax.scan(step, carry, (batch_idx, noise))
+
+        def finish(consts, data, first, rows):  # noqa: ANN001, ANN202
+            return _finish(loss_fn, consts, data, first, rows)
+
+        def run_all(starts, hyperparams, noise_stds, consts, data, batch_idx, noise):  # noqa: ANN001, ANN202
+            carry0, first = init(starts, hyperparams)
+            _, rows = scan(carry0, hyperparams, noise_stds, consts, data, batch_idx, noise)
+            return finish(consts, data, first, rows)
+
+        self.run_all = jax.jit(run_all)
+        self.init = jax.jit(init)
+        self.scan = jax.jit(scan)
+        self.finish = jax.jit(finish)
+
+
+_compiled: OrderedDict[tuple[object, ...], _Programs] = OrderedDict()
+_compiled_lock = threading.Lock()
+
+
 def compiled_scene(
-    loss_fn: LossFn, convention: Convention, rules: tuple[str, ...], batched: tuple[bool, ...]
-):  # noqa: ANN201 (a jitted fn)
-    """One jitted function that runs every entry of a scene of this structure in a single scan.
+    loss_fn: LossFn,
+    convention: Convention,
+    rules: tuple[str, ...],
+    batched: tuple[bool, ...],
+    shape: tuple[object, ...] = (),
+) -> _Programs:
+    """The jitted programs that run every entry of a scene of this structure in a single scan.
 
-    Only the structure (the loss, the rules, which entries take mini-batches) keys this cache.
-    Start points, hyperparameters, constants and data are traced arguments, so a drag or a slider
-    edit reuses the compiled code; new shapes (steps, dataset or batch size) are left to jit's
-    own cache. On this CPU every op costs per step whatever its size, so one scan carrying every
-    entry, and post-processing vectorised over entries, beat one scan per entry by ~2x in run
-    time and ~6x in compile time.
+    The structure (the loss, the rules, which entries take mini-batches) and ``shape`` (steps,
+    dataset size, batch sizes) key an LRU cache of at most :data:`MAX_COMPILED` entries, so each
+    cached program holds the executables of one shape and an evicted one takes its compiled code
+    with it. Start points, hyperparameters, constants and data are traced arguments, so a drag or
+    a slider edit reuses the compiled code. On this CPU every op costs per step whatever its
+    size, so one scan carrying every entry, and post-processing vectorised over entries, beat one
+    scan per entry by ~2x in run time and ~6x in compile time.
     """
-    # Two parameters make forward mode the natural autodiff here: jacfwd pushes two tangents
-    # through the loss, and measured 1.5-2x faster than reverse mode for a 100-point MSE on CPU.
-    grad_fn = jax.jacfwd(loss_fn)
-
-    def run_all(
-        starts: Array,
-        hyperparams: tuple[dict[str, Array], ...],
-        noise_stds: Array,
-        consts: Consts,
-        data: Batch,
-        batch_idx: tuple[Array | None, ...],
-        noise: Array,
-    ) -> tuple[Array, Array]:
-        txs = [make_transform(r, convention, h) for r, h in zip(rules, hyperparams, strict=True)]
-        states0 = tuple(tx.init(starts[i]) for i, tx in enumerate(txs))
-        zero = jnp.zeros(2)
-        first = jnp.stack([_row(starts[i], zero, zero, states0[i]) for i in range(len(txs))])
-
-        # The scan body holds only the rules: full-batch losses and divergence checks run
-        # afterwards, vectorised over all steps and entries.
-        def step(carry, xs):  # noqa: ANN001, ANN202
-            ps, states = carry
-            idxs, eps = xs
-            new_ps, new_states, rows = [], [], []
-            for i, tx in enumerate(txs):
-                batch = tuple(a[idxs[i]] for a in data) if batched[i] else data
-                g = grad_fn(ps[i], consts, batch) + noise_stds[i] * eps
-                u, state = tx.update(g, states[i], ps[i])
-                p = ps[i] + u
-                new_ps.append(p)
-                new_states.append(state)
-                rows.append(_row(p, g, u, state))
-            return (tuple(new_ps), tuple(new_states)), jnp.stack(rows)
-
-        carry0 = (tuple(starts[i] for i in range(len(txs))), states0)
-        _, rows = jax.lax.scan(step, carry0, (batch_idx, noise))
-        return _finish(loss_fn, consts, data, first, rows)
-
-    return jax.jit(run_all)
+    key = (loss_fn, convention, rules, batched, shape)
+    with _compiled_lock:
+        programs = _compiled.get(key)
+        if programs is not None:
+            _compiled.move_to_end(key)
+            return programs
+        programs = _Programs(loss_fn, convention, rules, batched)
+        _compiled[key] = programs
+        while len(_compiled) > MAX_COMPILED:
+            _compiled.popitem(last=False)
+        return programs
 
 
-@functools.lru_cache(maxsize=64)
-def batch_schedule(n: int, batch_size: int, steps: int, seed: int) -> NDArray:
-    """Sample indices of each step's batch, ``(steps, batch_size)``.
+def compiled_count() -> int:
+    """How many compiled programs the LRU holds now (at most MAX_COMPILED)."""
+    return len(_compiled)
+
+
+CHECKPOINT_EPOCHS = 16
+"""A :class:`BatchSchedule` keeps its generator's state every this many epochs."""
+
+TABLE_CACHE_BYTES = 64 * 2**20
+"""Whole batch tables kept for reuse (a drag re-runs the same schedule), least recently used
+first out: at most 64 MB in all, and a table over a quarter of that is never kept."""
+
+_tables: OrderedDict[tuple[int, int, int, int], NDArray] = OrderedDict()
+_tables_lock = threading.Lock()
+
+
+def _cached_table(key: tuple[int, int, int, int], make: Callable[[], NDArray]) -> NDArray:
+    with _tables_lock:
+        table = _tables.get(key)
+        if table is not None:
+            _tables.move_to_end(key)
+            return table
+    table = make()
+    if table.nbytes <= TABLE_CACHE_BYTES // 4:
+        table.flags.writeable = False
+        with _tables_lock:
+            _tables[key] = table
+            while sum(t.nbytes for t in _tables.values()) > TABLE_CACHE_BYTES:
+                _tables.popitem(last=False)
+    return table
+
+
+def cached_table_bytes() -> int:
+    """Bytes of whole batch tables kept now (at most TABLE_CACHE_BYTES)."""
+    with _tables_lock:
+        return sum(t.nbytes for t in _tables.values())
+
+
+class BatchSchedule:
+    """Sample indices of each step's batch, ``(steps, batch_size)``, drawn on demand.
 
     Without replacement within an epoch: a fresh seeded permutation per epoch, ``n // batch_size``
     batches each, a remainder dropped. The schedule depends only on ``(n, batch_size, steps,
@@ -200,15 +301,134 @@ def batch_schedule(n: int, batch_size: int, steps: int, seed: int) -> NDArray:
 
     Drawn with numpy's seeded PCG64 rather than ``jax.random``: ``jax.random.permutation``
     compiled for about 0.5 s per batch size here, a stall on every batch-size edit.
+
+    Memory: no table is kept. The object holds the generator's state every
+    :data:`CHECKPOINT_EPOCHS` epochs (a few dozen bytes each, at most ``steps / 16`` of them) and
+    the last epoch's permutation (``n`` indices); ``batches[k]`` replays at most 16 permutations
+    from the nearest state. ``chunks(size)`` streams the table ``size`` steps at a time, and
+    ``np.asarray(schedule)`` builds the whole ``steps x batch_size`` table only when asked.
+    Thread-safe: every draw uses its own generator.
     """
-    rng = np.random.default_rng([seed, 0, n, batch_size])
-    per_epoch = n // batch_size
-    epochs = -(-steps // per_epoch)
-    perms = np.stack([rng.permutation(n) for _ in range(epochs)])
-    batches = perms[:, : per_epoch * batch_size].reshape(epochs * per_epoch, batch_size)
-    out = np.sort(batches[:steps], axis=1).astype(np.int32)
-    out.flags.writeable = False
-    return out
+
+    def __init__(self, n: int, batch_size: int, steps: int, seed: int) -> None:
+        if not 1 <= batch_size <= n:
+            raise ValueError(f"batch_size must be in [1, {n}], got {batch_size}")
+        self.n, self.batch_size, self.steps, self.seed = n, batch_size, steps, seed
+        self.per_epoch = n // batch_size
+        self._states: dict[int, object] = {0: self._fresh().bit_generator.state}
+        self._lock = threading.Lock()
+        self._last: tuple[int, NDArray] | None = None
+
+    def _fresh(self) -> np.random.Generator:
+        return np.random.default_rng([self.seed, 0, self.n, self.batch_size])
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.steps, self.batch_size)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def _epochs(self, first: int) -> Iterator[tuple[int, NDArray]]:
+        """``(e, permutation of epoch e)`` for e = first, first + 1, ... from the nearest state."""
+        with self._lock:
+            known = max(e for e in self._states if e <= first)
+            state = self._states[known]
+        rng = np.random.Generator(np.random.PCG64())
+        rng.bit_generator.state = state
+        e = known
+        while True:
+            if e % CHECKPOINT_EPOCHS == 0 and e not in self._states:
+                with self._lock:
+                    self._states[e] = rng.bit_generator.state
+            perm = rng.permutation(self.n)
+            if e >= first:
+                self._last = (e, perm)
+                yield e, perm
+            e += 1
+
+    def _epoch_batches(self, perm: NDArray) -> NDArray:
+        width = self.per_epoch * self.batch_size
+        return np.sort(perm[:width].reshape(self.per_epoch, self.batch_size), axis=1).astype(
+            np.int32
+        )
+
+    def table(self) -> NDArray:
+        """The whole ``(steps, batch_size)`` table, read-only (kept in a bounded LRU)."""
+        return _cached_table(
+            (self.n, self.batch_size, self.steps, self.seed), lambda: self._rows(0, self.steps)
+        )
+
+    def rows(self, start: int, stop: int) -> NDArray:
+        """The batches of steps ``start`` to ``stop - 1``, ``(stop - start, batch_size)`` int32."""
+        start, stop = max(0, start), min(self.steps, stop)
+        if start == 0 and stop == self.steps:
+            return self.table()
+        return self._rows(start, stop)
+
+    def _rows(self, start: int, stop: int) -> NDArray:
+        out = np.empty((max(0, stop - start), self.batch_size), dtype=np.int32)
+        if stop <= start:
+            return out
+        first_epoch = start // self.per_epoch
+        last = self._last
+        epochs = (
+            iter([last])
+            if last is not None
+            and last[0] == first_epoch
+            and (stop - 1) // self.per_epoch == first_epoch
+            else self._epochs(first_epoch)
+        )
+        k = start
+        for e, perm in epochs:
+            batches = self._epoch_batches(perm)
+            lo, hi = k - e * self.per_epoch, min(stop - e * self.per_epoch, self.per_epoch)
+            out[k - start : k - start + hi - lo] = batches[lo:hi]
+            k += hi - lo
+            if k >= stop:
+                break
+        return out
+
+    def chunks(self, size: int) -> Iterator[NDArray]:
+        """The table ``size`` steps at a time, in order, drawing every permutation once."""
+        epochs = self._epochs(0)
+        pending: list[NDArray] = []
+        have = 0
+        for k in range(0, self.steps, size):
+            need = min(size, self.steps - k)
+            while have < need:
+                _, perm = next(epochs)
+                batches = self._epoch_batches(perm)
+                pending.append(batches)
+                have += len(batches)
+            block = np.concatenate(pending) if len(pending) > 1 else pending[0]
+            yield block[:need]
+            rest = block[need:]
+            pending, have = ([rest] if len(rest) else []), len(rest)
+
+    def __getitem__(self, index: int | slice) -> NDArray:
+        if isinstance(index, slice):
+            start, stop, stride = index.indices(self.steps)
+            return self.rows(start, stop)[::stride] if stride > 0 else np.asarray(self)[index]
+        k = int(index)
+        if k < 0:
+            k += self.steps
+        if not 0 <= k < self.steps:
+            raise IndexError(f"step {index} outside 0..{self.steps - 1}")
+        return self.rows(k, k + 1)[0]
+
+    def __array__(self, dtype: object = None, copy: object = None) -> NDArray:
+        table = self.table()
+        return table.copy() if dtype is None else table.astype(dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def batch_schedule(n: int, batch_size: int, steps: int, seed: int) -> BatchSchedule:
+    """The (lazy) batch schedule of ``(n, batch_size, steps, seed)``; see :class:`BatchSchedule`.
+
+    Cached (64 schedules, each a few kB): entries with one batch size share one object.
+    """
+    return BatchSchedule(n, batch_size, steps, seed)
 
 
 @functools.lru_cache(maxsize=16)
@@ -227,7 +447,11 @@ def state_names(rule: str, convention: Convention) -> tuple[str, ...]:
 
 
 def _to_trajectory(
-    label: str, names: tuple[str, ...], packed: NDArray, diverged_at: int, batches: NDArray | None
+    label: str,
+    names: tuple[str, ...],
+    packed: NDArray,
+    diverged_at: int,
+    batches: BatchSchedule | None,
 ) -> Trajectory:
     return Trajectory(
         label=label,
@@ -257,40 +481,90 @@ def structure_key(scene: Scene) -> tuple[object, ...]:
     )
 
 
+def _plan(scene: Scene, problem: Problem) -> tuple[tuple[bool, ...], tuple[object, ...], int]:
+    """Which entries take mini-batches, the compile key's shape part, and the chunk length."""
+    # An entry takes mini-batches when its batch is a strict subset; batch_size = n is one batch of
+    # every sample per epoch, which is exactly the full-batch computation.
+    batched = tuple(
+        problem.has_data and e.batch_size is not None and e.batch_size < problem.n
+        for e in scene.optimizers
+    )
+    sizes = tuple(e.batch_size if b else 0 for e, b in zip(scene.optimizers, batched, strict=True))
+    per_step = sum(sizes)
+    chunk = scene.steps
+    if per_step * scene.steps > BATCH_TABLE_ELEMS:
+        chunk = max(1, BATCH_TABLE_ELEMS // per_step)
+    return batched, (scene.steps, problem.n, sizes, chunk), chunk
+
+
+def is_compiled(scene: Scene) -> bool:
+    """Whether ``simulate(scene)`` would reuse a compiled program (no compile stall)."""
+    problem = scene.build_problem()
+    batched, shape, _ = _plan(scene, problem)
+    key = (
+        problem.loss_fn,
+        scene.convention,
+        tuple(e.rule for e in scene.optimizers),
+        batched,
+        shape,
+    )
+    return key in _compiled
+
+
 def simulate(scene: Scene, problem: Problem | None = None) -> dict[str, Trajectory]:
     """Run every optimizer entry of ``scene``; returns ``{label: Trajectory}`` in scene order.
+
+    Every array returned is finite (see the module's note on divergence).
 
     Args:
       scene: the scene to run.
       problem: the scene's problem if already built (``scene.build_problem()`` otherwise).
+
+    Raises:
+      SceneError: the loss (or its gradient) at an entry's start is not finite.
     """
     problem = problem or scene.build_problem()
     entries = scene.optimizers
-    # An entry takes mini-batches when its batch is a strict subset; batch_size = n is one batch of
-    # every sample per epoch, which is exactly the full-batch computation.
-    batched = tuple(
-        problem.has_data and e.batch_size is not None and e.batch_size < problem.n for e in entries
-    )
+    batched, shape, chunk = _plan(scene, problem)
     schedules = tuple(
         batch_schedule(problem.n, e.batch_size, scene.steps, scene.seed) if b else None
         for e, b in zip(entries, batched, strict=True)
     )
-    run_all = compiled_scene(
-        problem.loss_fn, scene.convention, tuple(e.rule for e in entries), batched
+    programs = compiled_scene(
+        problem.loss_fn, scene.convention, tuple(e.rule for e in entries), batched, shape
     )
-    out = run_all(
-        np.array([scene.start_of(e) for e in entries], dtype=np.float64),
-        tuple(
-            {k: np.float64(v) for k, v in e.resolved_hyperparams(scene.convention).items()}
-            for e in entries
-        ),
-        np.array([e.gradient_noise for e in entries], dtype=np.float64),
-        problem.jax_consts(),
-        problem.full_batch(),
-        schedules,
-        noise_schedule(scene.steps, scene.seed),
+    starts = np.array([scene.start_of(e) for e in entries], dtype=np.float64)
+    hyperparams = tuple(
+        {k: np.float64(v) for k, v in e.resolved_hyperparams(scene.convention).items()}
+        for e in entries
     )
+    noise_stds = np.array([e.gradient_noise for e in entries], dtype=np.float64)
+    consts, data = problem.jax_consts(), problem.full_batch()
+    noise = noise_schedule(scene.steps, scene.seed)
+    if chunk >= scene.steps:
+        tables = tuple(None if s is None else s.rows(0, scene.steps) for s in schedules)
+        out = programs.run_all(starts, hyperparams, noise_stds, consts, data, tables, noise)
+        del tables
+    else:
+        out = _run_in_chunks(
+            programs,
+            chunk,
+            scene.steps,
+            schedules,
+            starts,
+            hyperparams,
+            noise_stds,
+            consts,
+            data,
+            noise,
+        )
     packed, diverged_at = jax.device_get(out)
+    for i, e in enumerate(entries):
+        if diverged_at[i] == 0:
+            raise SceneError(
+                f"{e.label}: the loss at the start {scene.start_of(e)} is not finite; "
+                "choose another start"
+            )
     return {
         e.label: _to_trajectory(
             e.label,
@@ -301,3 +575,42 @@ def simulate(scene: Scene, problem: Problem | None = None) -> dict[str, Trajecto
         )
         for i, e in enumerate(entries)
     }
+
+
+def _run_in_chunks(
+    programs: _Programs,
+    chunk: int,
+    steps: int,
+    schedules: tuple[BatchSchedule | None, ...],
+    starts: NDArray,
+    hyperparams: tuple[dict[str, np.float64], ...],
+    noise_stds: NDArray,
+    consts: Consts,
+    data: Batch,
+    noise: NDArray,
+) -> tuple[Array, Array]:
+    """The scan ``chunk`` steps at a time: at most ``chunk x sum(batch sizes)`` indices at once.
+
+    Every chunk has the same length (the last is padded with batch 0 and its extra rows dropped),
+    so one executable serves them all.
+    """
+    carry, first = programs.init(starts, hyperparams)
+    streams = [None if s is None else s.chunks(chunk) for s in schedules]
+    parts = []
+    for k in range(0, steps, chunk):
+        need = min(chunk, steps - k)
+        idx = []
+        for stream in streams:
+            if stream is None:
+                idx.append(None)
+                continue
+            block = next(stream)
+            if need < chunk:
+                block = np.concatenate([block, np.repeat(block[:1], chunk - need, axis=0)])
+            idx.append(block)
+        eps = noise[k : k + need]
+        if need < chunk:
+            eps = np.concatenate([eps, np.zeros((chunk - need, 2))])
+        carry, rows = programs.scan(carry, hyperparams, noise_stds, consts, data, tuple(idx), eps)
+        parts.append(np.asarray(jax.device_get(rows))[:need])
+    return programs.finish(consts, data, first, np.concatenate(parts))

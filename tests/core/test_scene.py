@@ -296,3 +296,212 @@ def test_titles_with_control_characters_survive_a_round_trip() -> None:
     # Found by the hypothesis round trip: TOML forbids a raw DEL in a string, JSON does not escape it.
     scene = load_scene("linear-regression").replace(title='a\x7fb\x00c\t"d\\')
     assert parse_scene(dumps_scene(scene)) == scene
+
+
+# --- issue 10: one rule for every limit; nothing but SceneError escapes the loader ---------------
+
+from gdviz.core.scene import (  # noqa: E402
+    MAX_COORD,
+    MAX_ENTRIES,
+    MAX_LABEL,
+    MAX_SCENE_BYTES,
+    check_entry_count,
+    check_label,
+    check_start,
+    clamp_start,
+)
+
+TINY = '[problem]\nname = "beale"\n[[optimizer]]\nname = "adam"\n'
+
+
+@pytest.mark.parametrize(
+    "start",
+    [(math.nan, 0.0), (0.0, math.inf), (1e7, 1e7), (2e6, 0.0), (1e4 + 1e-9, 0.0), (0.0, -1e5)],
+)
+def test_every_door_refuses_a_start_outside_the_box(start: tuple[float, float]) -> None:
+    scene = parse_scene(TINY)
+    with pytest.raises(SceneError, match="start"):
+        scene.with_start(start)
+    with pytest.raises(SceneError, match="start"):
+        scene.with_entry_start("Adam", start)
+    with pytest.raises(SceneError, match="start"):
+        scene.replace(start=start)
+    with pytest.raises(SceneError, match="start"):
+        OptimizerEntry("adam", "A", start=start)
+    with pytest.raises(SceneError, match="start"):
+        check_start(start)
+    text = f"start = [{start[0]!r}, {start[1]!r}]\n".replace("nan", "nan").replace("inf", "inf")
+    with pytest.raises(SceneError, match="start"):
+        parse_scene(text + TINY)
+
+
+def test_the_box_edges_are_allowed_and_clamping_lands_on_them() -> None:
+    scene = parse_scene(TINY)
+    assert scene.with_start((MAX_COORD, -MAX_COORD)).start == (1e4, -1e4)
+    assert clamp_start((2e6, -3.5)) == (1e4, -3.5)
+    assert clamp_start((-math.inf, 1e9)) == (-1e4, 1e4)
+    assert clamp_start((0.25, -7.0)) == (0.25, -7.0)
+    with pytest.raises(SceneError):
+        clamp_start((math.nan, 0.0))
+
+
+def test_labels_and_entry_counts_follow_the_loaders_rule() -> None:
+    assert check_label("  Adam  ") == "Adam"
+    assert check_label("x" * MAX_LABEL) == "x" * MAX_LABEL
+    for bad in ("", "   ", "x" * (MAX_LABEL + 1)):
+        with pytest.raises(SceneError, match="label"):
+            check_label(bad)
+    with pytest.raises(SceneError, match="label"):
+        OptimizerEntry("adam", "x" * 80)  # an 80-character rename cannot make a scene
+    assert check_entry_count(MAX_ENTRIES) == 32
+    with pytest.raises(SceneError, match="at most 32"):
+        check_entry_count(33)
+    scene = parse_scene(TINY)
+    entries = tuple(OptimizerEntry("sgd", f"e{i}") for i in range(MAX_ENTRIES))
+    full = scene.replace(optimizers=entries)
+    assert not full.can_add_entry() and scene.can_add_entry()
+    with pytest.raises(SceneError, match="at most 32"):
+        scene.replace(optimizers=(*entries, OptimizerEntry("sgd", "one more")))
+    with pytest.raises(SceneError, match="used twice"):
+        scene.replace(optimizers=(OptimizerEntry("sgd", "a"), OptimizerEntry("adam", "a")))
+
+
+def test_a_view_beyond_the_box_cannot_be_made() -> None:
+    with pytest.raises(SceneError, match="view"):
+        parse_scene(TINY).replace(view=((-5e4, 5e4), (-1.0, 1.0)))
+
+
+def test_every_state_that_exists_saves_and_reopens(tmp_path: Path) -> None:
+    # The five states the window could save but not reopen can no longer exist; their nearest
+    # allowed neighbours round-trip.
+    scene = parse_scene(TINY)
+    states = [
+        scene.with_start(clamp_start((2e6, 0.0))),
+        scene.replace(view=((-1e4, 1e4), (-1e4, 1e4))),
+        scene.replace(optimizers=(OptimizerEntry("adam", "y" * MAX_LABEL),)),
+        scene.replace(optimizers=tuple(OptimizerEntry("sgd", f"e{i}") for i in range(32))),
+        scene.with_entry_start("Adam", (-1e4, 1e4)),
+    ]
+    for i, state in enumerate(states):
+        path = tmp_path / f"s{i}.toml"
+        save_scene(state, path)
+        assert load_scene(path) == state
+
+
+def test_a_problem_whose_fit_lies_far_outside_the_box_is_refused() -> None:
+    # Issue 10, item 2: two nearly equal x values and noise 10 put the best slope at ~2.2e7, and
+    # the computed default start there.
+    text = (
+        '[problem]\nname = "linear_regression"\nn = 2\nnoise = 10.0\ndata_seed = 97148\n'
+        '[[optimizer]]\nname = "adam"\n'
+    )
+    with pytest.raises(SceneError, match=r"outside ±10000") as err:
+        parse_scene(text, "p.toml")
+    assert str(err.value).startswith("p.toml: problem:")
+    with pytest.raises(SceneError, match="outside"):
+        parse_scene("start = [0.0, 0.0]\n" + text)
+    with pytest.raises(SceneError, match="outside"):
+        Scene(
+            problem="linear_regression",
+            problem_params={"n": 2, "noise": 10.0, "data_seed": 97148},
+            optimizers=(OptimizerEntry("adam", "Adam"),),
+        ).build_problem()
+
+
+def test_default_starts_of_every_builtin_lie_in_the_box() -> None:
+    for name in builtin_scene_names():
+        scene = load_scene(name)
+        for entry in scene.optimizers:
+            x, y = scene.start_of(entry)
+            assert max(abs(x), abs(y)) <= MAX_COORD
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("steps = " + "9" * 400 + "\n" + TINY, ["steps", "integer"]),
+        ("start = [1e400, 0.0]\n" + TINY, ["start"]),  # tomllib reads 1e400 as inf
+        ("start = [" + "1" * 400 + ", 0]\n" + TINY, ["start", "finite"]),
+        ("seed = " + "1" * 4301 + "\n" + TINY, ["TOML"]),
+        ("x = " + "[" * 500 + "]" * 500 + "\n" + TINY, ["TOML"]),
+        ("x = " + "{a = " * 340 + "1" + "}" * 340 + "\n" + TINY, ["TOML"]),
+        ('convention = "' + "x" * 100000 + '"\n' + TINY, ["convention"]),
+        ('[problem]\nname = "' + "q" * 5000 + '"\n', ["problem.name"]),
+        (TINY + 'learning_rate = "' + "z" * 5000 + '"\n', ["learning_rate"]),
+        (TINY + "learning_rate = " + "7" * 400 + "\n", ["learning_rate"]),
+        (TINY + 'color = "#0072b2\\n"\n', ["color"]),
+        ("y" * 3000 + " = 1\n" + TINY, ["unknown key"]),
+    ],
+)
+def test_hostile_files_give_one_short_scene_error(
+    tmp_path: Path, text: str, words: list[str]
+) -> None:
+    path = tmp_path / "h.toml"
+    path.write_text(text)
+    with pytest.raises(SceneError) as err:
+        load_scene(path)
+    message = str(err.value)
+    assert len(message) < 400, message[:500]
+    for word in words:
+        assert word in message
+
+
+def test_color_with_a_trailing_newline_is_refused_but_plain_colours_load() -> None:
+    assert parse_scene(TINY + 'color = "#0072b2"\n').optimizers[0].color == "#0072B2"
+    with pytest.raises(SceneError, match="color"):
+        parse_scene(TINY + 'color = "#0072b2\\n"\n')
+    with pytest.raises(SceneError, match="color"):
+        OptimizerEntry("adam", "A", color="#0072b2\n")
+
+
+def _loads_within(path: Path, seconds: float) -> str:
+    """load_scene(path) in a subprocess with a timeout: the message of its SceneError."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom gdviz.core.scene import load_scene, SceneError\n"
+        "try:\n    load_scene(sys.argv[1])\nexcept SceneError as e:\n    print(e)\n"
+        "else:\n    print('LOADED')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=seconds
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_a_fifo_as_the_scene_file_is_refused_at_once(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "scene.toml"
+    os.mkfifo(fifo)
+    assert "FIFO" in _loads_within(fifo, 60)  # never waits for a writer
+    link = tmp_path / "link.toml"
+    link.symlink_to(fifo)
+    assert "FIFO" in _loads_within(link, 60)
+
+
+def test_an_endless_or_huge_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    sparse = tmp_path / "huge.toml"
+    with sparse.open("wb") as f:
+        f.truncate(50 * 2**30)  # 50 GB of zeros, sparse: reading it whole would never end
+    assert "too large" in _loads_within(sparse, 60)
+    just_over = tmp_path / "over.toml"
+    just_over.write_text(TINY + "#" * MAX_SCENE_BYTES)
+    with pytest.raises(SceneError, match="too large"):
+        load_scene(just_over)
+    folder = tmp_path / "dir.toml"
+    folder.mkdir()
+    with pytest.raises(SceneError, match="folder"):
+        load_scene(folder)
+
+
+def test_a_socket_as_the_scene_file_is_refused(tmp_path: Path) -> None:
+    import socket
+
+    path = tmp_path / "s.toml"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(path))
+        with pytest.raises(SceneError):
+            load_scene(path)

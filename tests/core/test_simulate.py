@@ -67,7 +67,7 @@ def test_batches_are_without_replacement_within_an_epoch() -> None:
     assert not np.array_equal(sched[:5], sched[5:10])
     # A remainder is dropped: 40 // 7 = 5 batches of 7 per epoch, all distinct.
     sched7 = batch_schedule(40, 7, 5, seed=3)
-    assert len(set(sched7.ravel().tolist())) == 35
+    assert len(set(np.asarray(sched7).ravel().tolist())) == 35
 
 
 def test_stochastic_runs_repeat_with_a_seed_and_differ_with_another() -> None:
@@ -201,3 +201,145 @@ def test_a_run_into_infinity_stops_at_its_last_finite_point() -> None:
     assert path.diverged_at is not None
     assert np.all(np.isfinite(path.params)) and np.all(np.isfinite(path.loss))
     assert np.abs(path.params).max() <= 1e6
+
+
+# --- issue 10: no NaN or inf ever leaves the core; memory is bounded -----------------------------
+
+import sys  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from gdviz.core import RULES, SceneError  # noqa: E402
+from gdviz.core.scene import MAX_COORD  # noqa: E402
+from gdviz.core.simulate import (  # noqa: E402
+    BATCH_TABLE_ELEMS,
+    MAX_COMPILED,
+    _finish,
+    compiled_count,
+    structure_key,
+)
+
+sim = sys.modules["gdviz.core.simulate"]  # (gdviz.core.simulate the name is the function)
+_coord = st.floats(-MAX_COORD, MAX_COORD, allow_nan=False)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    problem=st.sampled_from(sorted(PROBLEMS)),
+    start=st.tuples(_coord, _coord),
+    starts=st.lists(st.one_of(st.none(), st.tuples(_coord, _coord)), min_size=7, max_size=7),
+    lrs=st.lists(st.floats(1e-4, 10.0), min_size=7, max_size=7),
+    seed=st.integers(0, 3),
+)
+def test_simulate_never_returns_a_non_finite_value_for_an_accepted_start(
+    problem: str, start, starts, lrs, seed: int
+) -> None:  # noqa: ANN001
+    rules = sorted(RULES)[:7]
+    entries = tuple(
+        OptimizerEntry(rule, rule, {"learning_rate": lr}, start=s)
+        for rule, lr, s in zip(rules, lrs, starts, strict=False)
+    )
+    scene = Scene(problem=problem, optimizers=entries, start=start, steps=25, seed=seed)
+    for path in simulate(scene).values():
+        for arr in (path.params, path.loss, path.grads, path.updates, *path.state.values()):
+            assert np.all(np.isfinite(arr)), (path.label, path.diverged_at)
+        k = path.diverged_at
+        if k is not None:
+            assert k >= 1 and np.all(path.params[k:] == path.params[k - 1])
+
+
+def test_a_refused_start_freezes_at_row_0_never_at_row_minus_1() -> None:
+    # Entry 0 starts at a non-finite point: the old freeze stepped back to index -1 and showed
+    # the *last* row as the whole path. Entry 1 diverges at step 2.
+    def loss(p, c, d):  # noqa: ANN001, ANN202
+        del c, d
+        return jnp.sum(p**2)
+
+    first = jnp.array([[jnp.inf, 0.0] + [0.0] * 9, [1.0, 1.0] + [0.0] * 9])
+    rows = jnp.array(
+        [
+            [[5.0, 5.0] + [0.0] * 9, [2.0, 2.0] + [0.0] * 9],
+            [[7.0, 7.0] + [0.0] * 9, [jnp.nan, 0.0] + [0.0] * 9],
+            [[9.0, 9.0] + [0.0] * 9, [3.0, 3.0] + [0.0] * 9],
+        ]
+    )
+    packed, diverged_at = _finish(loss, {}, (), first, rows)
+    packed, diverged_at = np.asarray(packed), np.asarray(diverged_at)
+    assert diverged_at.tolist() == [0, 2]
+    assert np.all(packed[0, :, 0] == np.inf)  # row 0 held: never the last row's 9.0
+    assert not np.any(packed[0, :, 0:2] == 9.0)
+    np.testing.assert_array_equal(packed[1, :, 0:2], [[1, 1], [2, 2], [2, 2], [2, 2]])
+
+
+def test_simulate_refuses_a_start_whose_loss_is_not_finite(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = sim._finish
+
+    def poisoned(loss_fn, consts, data, first, rows):  # noqa: ANN001, ANN202
+        return real(loss_fn, consts, data, first.at[0, 0].set(jnp.nan), rows)
+
+    monkeypatch.setattr(sim, "_finish", poisoned)
+    monkeypatch.setattr(sim, "_compiled", type(sim._compiled)())
+    scene = Scene(
+        problem="quadratic", optimizers=(OptimizerEntry("sgd", "gd"),), steps=7, start=(1.0, 2.0)
+    )
+    with pytest.raises(SceneError, match="gd: the loss at the start"):
+        simulate(scene)
+
+
+def test_chunked_scans_give_the_same_paths_and_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    scene = _regression(
+        OptimizerEntry("sgd", "a", {"learning_rate": 0.05}, batch_size=7),
+        OptimizerEntry("adam", "b", batch_size=13),
+        OptimizerEntry("momentum", "c"),
+        OptimizerEntry("rmsprop", "d", batch_size=7, gradient_noise=0.3),
+        steps=101,
+    )
+    whole = simulate(scene)
+    # 27 indices per step: a bound of 300 makes chunks of 11 steps, the last one padded.
+    monkeypatch.setattr(sim, "BATCH_TABLE_ELEMS", 300)
+    assert sim._plan(scene, scene.build_problem())[2] == 11
+    chunked = simulate(scene)
+    for label, path in whole.items():
+        np.testing.assert_allclose(chunked[label].params, path.params, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(chunked[label].loss, path.loss, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(chunked[label].grads, path.grads, rtol=1e-12, atol=1e-12)
+        if path.batches is not None:
+            np.testing.assert_array_equal(np.asarray(chunked[label].batches), path.batches)
+    assert BATCH_TABLE_ELEMS * 4 <= 16 * 2**20  # the stated bound: 16 MB of int32 indices
+
+
+def test_the_issue_scene_of_32_huge_batch_sizes_plans_bounded_chunks() -> None:
+    # Issue 10, item 3: steps = n = 10,000 and 32 batch sizes 9968..9999 reached 5.4 GB. The plan
+    # holds at most BATCH_TABLE_ELEMS indices at once and no schedule keeps a table of its own.
+    entries = tuple(
+        OptimizerEntry("sgd", f"b{b}", {"learning_rate": 0.01}, batch_size=b)
+        for b in range(9968, 10000)
+    )
+    scene = Scene(
+        problem="linear_regression", problem_params={"n": 10_000}, optimizers=entries, steps=10_000
+    )
+    _, _, chunk = sim._plan(scene, scene.build_problem())
+    per_step = sum(range(9968, 10000))
+    assert chunk * per_step <= BATCH_TABLE_ELEMS and chunk >= 10
+    schedule = batch_schedule(10_000, 9999, 10_000, 0)
+    row = schedule[9_999]  # the last step, drawn on demand
+    assert row.shape == (9999,) and len(set(row.tolist())) == 9999
+    assert sim.cached_table_bytes() <= sim.TABLE_CACHE_BYTES
+
+
+def test_compiled_programs_are_a_bounded_lru() -> None:
+    base = Scene(
+        problem="quadratic", optimizers=(OptimizerEntry("sgd", "gd"),), steps=3, start=(1.0, 1.0)
+    )
+    simulate(base)
+    for steps in range(4, 4 + MAX_COMPILED + 2):
+        simulate(base.replace(steps=steps))
+        assert compiled_count() <= MAX_COMPILED
+    assert compiled_count() == MAX_COMPILED
+    # The oldest shape was evicted; the newest is still compiled.
+    from gdviz.core.simulate import is_compiled
+
+    assert not is_compiled(base)
+    assert is_compiled(base.replace(steps=4 + MAX_COMPILED + 1))
+    assert structure_key(base) != structure_key(base.replace(steps=4))
