@@ -451,7 +451,7 @@ class Surface3DView(QWidget):
                 item.setData(pos=np.zeros((0, 3)))
 
 
-def nice_ticks(low: float, high: float, count: int = 5) -> np.ndarray:
+def nice_ticks(low: float, high: float, count: int = 6) -> np.ndarray:
     """Round values between ``low`` and ``high``, about ``count`` of them (1, 2, 2.5 or 5 x 10^k)."""
     if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
         return np.array([low])
