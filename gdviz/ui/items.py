@@ -70,7 +70,7 @@ class Trail:
     The faint path shows from the first frame where every optimizer is going (a paused drag at
     step 0, a scrub); the solid part is what has happened. Entries listed first are drawn on top
     and a little thinner, so a path that coincides with another (batch GD under mini-batch GD)
-    shows as a coloured rim around it.
+    shows as a coloured rim around it: see :func:`cover_depth`.
 
     Colours close to the surface's (yellow on the light theme) get a halo. Only those: a wide
     antialiased stroke is the most expensive thing in a frame (a halo under all nine trails
@@ -84,7 +84,7 @@ class Trail:
         self, plot: pg.PlotItem, color: str, theme: Theme, index: int = 0, count: int = 1
     ) -> None:
         self.theme = theme
-        self.width = theme.trail_width * (1.0 + 0.4 * index / max(count - 1, 1))
+        self.width = theme.trail_width
         self.halo = pg.PlotCurveItem(
             pen=pg.mkPen(
                 QColor(*theme.halo_color), width=self.width + theme.halo_width - theme.trail_width
@@ -106,16 +106,28 @@ class Trail:
         self.set_color(color)
 
     def set_color(self, color: str) -> None:
+        self._color = color
         set_pen_color(self.line, color, self.width, cap=Qt.PenCapStyle.RoundCap)
         faint = QColor(color)
         faint.setAlpha(self.GHOST_ALPHA)
         pen = self.ghost.opts.get("pen")
-        if not (isinstance(pen, QPen) and pen.color() == faint):
-            self.ghost.setPen(
-                pg.mkPen(faint, width=self.width * self.GHOST_WIDTH, cap=Qt.PenCapStyle.RoundCap)
-            )
+        ghost_width = self.width * self.GHOST_WIDTH
+        if not (isinstance(pen, QPen) and pen.color() == faint and pen.widthF() == ghost_width):
+            self.ghost.setPen(pg.mkPen(faint, width=ghost_width, cap=Qt.PenCapStyle.RoundCap))
         self._halo_wanted = self.theme.needs_halo(color)
         self.halo.setVisible(self._halo_wanted and self.line.isVisible())
+
+    def set_depth(self, depth: int) -> None:
+        """Draw wider by a rim for each path that runs on top of this one (see cover_depth)."""
+        width = self.theme.trail_width + RIM_PX * depth
+        if width != self.width:
+            self.width = width
+            self.set_color(self._color)
+            halo = pg.mkPen(
+                QColor(*self.theme.halo_color),
+                width=width + self.theme.halo_width - self.theme.trail_width,
+            )
+            self.halo.setPen(halo)
 
     def set_path(self, full: np.ndarray, step: int, spacing: float = 0.0) -> None:
         """Show the whole path ``full`` faintly and ``full[: step + 1]`` solid, both thinned to
@@ -141,6 +153,47 @@ class Trail:
     def remove(self, plot: pg.PlotItem) -> None:
         for item in (self.ghost, self.halo, self.line):
             plot.removeItem(item)
+
+
+RIM_PX = 3.5
+"""How much wider a path that runs under others is drawn: a rim of ~1.75 px on each side."""
+
+
+def _cells(xy: np.ndarray, cell: np.ndarray) -> set[tuple[int, int]]:
+    """The cells of size ``cell`` that the polyline ``xy`` passes through."""
+    if len(xy) > 1:
+        # Points every half cell along the path, so a long step marks every cell it crosses.
+        seg = np.hypot(*(np.diff(xy, axis=0) / cell).T)
+        per = np.maximum(np.ceil(2 * np.nan_to_num(seg)).astype(int), 1)
+        t = np.concatenate([np.arange(n) / n for n in per])
+        start = np.repeat(xy[:-1], per, axis=0)
+        step = np.repeat(np.diff(xy, axis=0), per, axis=0)
+        xy = np.concatenate([start + t[:, None] * step, xy[-1:]])
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    return set(map(tuple, np.floor(xy / cell).astype(np.int64).tolist()))
+
+
+def cover_depth(
+    paths: list[np.ndarray | None], pixel: tuple[float, float], share: float = 0.5
+) -> list[int]:
+    """How many paths drawn above each path hide it, one on top of another (0: none).
+
+    Paths listed first are drawn on top. Each path is rasterised onto cells of about two pixels;
+    path ``i`` runs under path ``j < i`` when more than ``share`` of its cells are ``j``'s too,
+    and its depth is one more than the deepest such ``j``. ``None`` stands for a hidden path.
+    """
+    cell = 2.0 * np.asarray(pixel, dtype=float)
+    cells: list[set[tuple[int, int]]] = []
+    depth: list[int] = []
+    for xy in paths:
+        mine = _cells(xy, cell) if xy is not None and len(xy) else set()
+        d = 0
+        for j, theirs in enumerate(cells):
+            if mine and len(mine & theirs) > share * len(mine):
+                d = max(d, depth[j] + 1)
+        cells.append(mine)
+        depth.append(d)
+    return depth
 
 
 def contour_lines(

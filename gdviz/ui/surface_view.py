@@ -17,6 +17,7 @@ from gdviz.ui.items import (
     cache_static,
     colour_values,
     contour_lines,
+    cover_depth,
     set_pen_color,
 )
 from gdviz.ui.overlays import STYLES, OverlaySet, geometry_by_entry
@@ -79,6 +80,7 @@ class SurfaceView(pg.PlotWidget):
         self.plot.addItem(self.exits, ignoreBounds=True)
         self.trails: dict[str, Trail] = {}
         self._brushes: dict[str, QBrush] = {}
+        self._covered_key: object = None
         self._head_pen = pg.mkPen("#FFFFFF", width=2.5)
         self.handles: dict[str | None, pg.TargetItem] = {}
         self._surface_rect: Rect | None = None
@@ -157,6 +159,7 @@ class SurfaceView(pg.PlotWidget):
             self.trails[entry.label] = Trail(
                 self.plot, colors[entry.label], self.theme, i, len(entries)
             )
+        self._covered_key = None
         self._sync_handles()
         self._draw_minima()
         self._label_axes()
@@ -281,6 +284,7 @@ class SurfaceView(pg.PlotWidget):
         positions, brushes = [], []
         exits: list[tuple[np.ndarray, str, str]] = []
         rect = self.visible_rect()
+        self._mark_covered(px, py)
         for entry in ctl.scene.optimizers:
             trail = self.trails.get(entry.label)
             path = ctl.results.get(entry.label)
@@ -316,6 +320,22 @@ class SurfaceView(pg.PlotWidget):
             )
         else:
             self.exits.setData([])
+
+    def _mark_covered(self, px: float, py: float) -> None:
+        """Give a rim to paths that run under the ones drawn above them (new results or zoom)."""
+        ctl = self.controller
+        key = (id(ctl.results), px, py, tuple(e.visible for e in ctl.scene.optimizers))
+        if key == self._covered_key:
+            return
+        self._covered_key = key
+        paths = [
+            ctl.results[e.label].params if e.visible and e.label in ctl.results else None
+            for e in ctl.scene.optimizers
+        ]
+        for entry, depth in zip(ctl.scene.optimizers, cover_depth(paths, (px, py)), strict=True):
+            trail = self.trails.get(entry.label)
+            if trail is not None:
+                trail.set_depth(depth)
 
     def _brush(self, color: str) -> QBrush:
         """One brush object per colour: the scatter's symbol atlas is keyed by the brush."""

@@ -48,6 +48,7 @@ def test_clicking_the_key_hides_an_entry_and_never_moves_the_start(window, qtbot
 def test_the_key_lies_outside_the_surface_at_every_window_size(window, qtbot) -> None:  # noqa: ANN001
     for size in ((1920, 1080), (1024, 640)):
         window.resize(*size)
+        qtbot.waitUntil(lambda: not window._scale_timer.isActive())  # type scaled to the size
         qtbot.wait(50)
         legend = QRect(window.legend.mapTo(window, QPoint(0, 0)), window.legend.size())
         surface = QRect(window.surface.mapTo(window, QPoint(0, 0)), window.surface.size())
@@ -81,11 +82,23 @@ def test_a_paused_drag_at_step_zero_moves_the_whole_paths(window) -> None:  # no
 
 
 def test_coinciding_paths_both_show(window) -> None:  # noqa: ANN001
-    window.controller.load("stochastic-vs-batch")
+    ctl = window.controller
+    ctl.load("stochastic-vs-batch")
     trails = window.surface.trails
-    batch, sgd = trails["Batch GD"], trails["SGD (batch 1)"]
-    assert batch.line.zValue() > sgd.line.zValue()  # the smooth path on top of the noisy one
-    assert sgd.width > batch.width  # and the one below shows as a rim around it
+    batch, mini = trails["Batch GD"], trails["Mini-batch GD (10)"]
+    assert batch.line.zValue() > mini.line.zValue()  # the smooth path on top of the noisy one
+    # A copy runs exactly along its original, under it: it is drawn wider, as a rim around it.
+    copy = ctl.duplicate_entry("Batch GD")
+    window.surface.update_paths()
+    trails = window.surface.trails
+    width = window.surface.theme.trail_width
+    assert trails["Batch GD"].width == width
+    assert trails[copy].width > width + 2
+    assert trails[copy].line.opts["pen"].widthF() == trails[copy].width
+    # A second copy lies under both: wider still.
+    second = ctl.duplicate_entry(copy)
+    window.surface.update_paths()
+    assert window.surface.trails[second].width > window.surface.trails[copy].width
 
 
 def test_loss_axis_ticks_are_few_plain_and_readable(window) -> None:  # noqa: ANN001
