@@ -8,24 +8,18 @@ Errors a user can cause (a broken scene, an unwritable path) print one line and 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gdviz import __version__
+from gdviz.core.files import OutputError
+from gdviz.export.files import UserError, trajectories_text
 
-if TYPE_CHECKING:
-    from gdviz.core import Trajectory
+__all__ = ["UserError", "main", "parse_size", "trajectories_csv", "trajectories_text"]
 
 COMMANDS = ("scenes", "trajectories", "bench", "screenshot", "render")
 EXIT_USAGE = 2
-
-
-class UserError(Exception):
-    """A failure the user can fix; printed as one line, exit status 2."""
 
 
 def _add_view_argument(parser: argparse.ArgumentParser) -> None:
@@ -57,7 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     traj = sub.add_parser("trajectories", help="write every path of a scene as CSV")
     traj.add_argument("scene", help="built-in scene name or .toml path")
     traj.add_argument("-o", "--output", required=True, help="CSV file to write ('-' for stdout)")
-    traj.add_argument("--start", nargs=2, type=float, metavar=("X", "Y"), help="override the start")
+    traj.add_argument(
+        "--start",
+        nargs=2,
+        type=float,
+        metavar=("X", "Y"),
+        help="override the start (finite, within ±10000)",
+    )
+    _add_force_argument(traj)
 
     bench = sub.add_parser("bench", help="measure recompute, surface and drawing speed (JSON)")
     which = bench.add_mutually_exclusive_group()
@@ -75,23 +76,46 @@ def _parser() -> argparse.ArgumentParser:
         "--no-startup", action="store_true", help="skip the start-up figures (two fresh launches)"
     )
 
-    shot = sub.add_parser("screenshot", help="render the window to a PNG, offscreen")
+    shot = sub.add_parser("screenshot", help="render the window to a PNG or JPEG, offscreen")
     shot.add_argument("scene", nargs="?", default="linear-regression", help="name or .toml path")
-    shot.add_argument("-o", "--output", required=True, help="PNG file to write")
+    shot.add_argument("-o", "--output", required=True, help="OUT.png or OUT.jpg")
     shot.add_argument("--size", default="1600x1000", help="WIDTHxHEIGHT (default 1600x1000)")
     shot.add_argument("--step", type=int, help="playback step to show (default: the last)")
     _add_view_argument(shot)
-    render = sub.add_parser("render", help="record a scene to MP4, GIF or PNG, headless")
+    _add_force_argument(shot)
+    render = sub.add_parser("render", help="record a scene to MP4, GIF, PNG or JPEG, headless")
     render.add_argument("scene", help="built-in scene name or .toml path")
-    render.add_argument("-o", "--output", required=True, help="OUT.mp4, OUT.gif or OUT.png")
+    render.add_argument(
+        "-o", "--output", required=True, help="OUT.mp4, OUT.gif, or a still OUT.png / OUT.jpg"
+    )
     render.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
-    render.add_argument("--size", default="1920x1080", help="WIDTHxHEIGHT (default 1920x1080)")
+    render.add_argument(
+        "--size",
+        default="1920x1080",
+        help="WIDTHxHEIGHT (default 1920x1080; even sides for MP4)",
+    )
     length = render.add_mutually_exclusive_group()
-    length.add_argument("--seconds", type=float, help="length of the video (default: 30 steps/s)")
-    length.add_argument("--steps", type=int, help="show only the first N steps")
-    render.add_argument("--step", type=int, help="for a PNG: the step to show (default: the last)")
+    length.add_argument(
+        "--seconds",
+        type=float,
+        help=(
+            "whole length of the video, the 1 s hold on the last frame included "
+            "(default: 30 steps/s, then the hold)"
+        ),
+    )
+    length.add_argument("--steps", type=int, help="show only the first N steps (1..scene steps)")
+    render.add_argument(
+        "--step", type=int, help="for a still image: the step to show (default: the last)"
+    )
     _add_view_argument(render)
+    _add_force_argument(render)
     return parser
+
+
+def _add_force_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-f", "--force", action="store_true", help="overwrite an existing file (never a non-file)"
+    )
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -104,39 +128,26 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def trajectories_text(paths: Mapping[str, Trajectory]) -> str:
-    """The CSV text of paths: ``optimizer,step,x,y,loss`` with floats at full precision."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["optimizer", "step", "x", "y", "loss"])
-    for label, path in paths.items():
-        for k, ((x, y), loss) in enumerate(
-            zip(path.params.tolist(), path.loss.tolist(), strict=True)
-        ):
-            writer.writerow([label, k, repr(x), repr(y), repr(loss)])
-    return buffer.getvalue()
-
-
 def trajectories_csv(scene_ref: str, start: Sequence[float] | None = None) -> str:
     """The CSV text of every path of a scene (a built-in name or a file)."""
-    from gdviz.core import load_scene, simulate
+    from gdviz.core import simulate
+
+    return trajectories_text(simulate(_scene_with_start(scene_ref, start)))
+
+
+def _scene_with_start(scene_ref: str, start: Sequence[float] | None):  # noqa: ANN202
+    from gdviz.core import load_scene
+    from gdviz.core.scene import check_start
 
     scene = load_scene(scene_ref)
     if start is not None:
-        scene = scene.with_start((start[0], start[1]))
-    return trajectories_text(simulate(scene))
+        scene = scene.with_start(check_start((start[0], start[1]), "--start"))
+    return scene
 
 
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file: no partial file on failure."""
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        tmp.write_text(text, "utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+def _say(message: str) -> None:
+    """Progress and notices: on stderr, so that stdout carries only data."""
+    print(f"gdviz: {message}", file=sys.stderr, flush=True)
 
 
 def _cmd_scenes() -> int:
@@ -150,11 +161,20 @@ def _cmd_scenes() -> int:
 
 
 def _cmd_trajectories(args: argparse.Namespace) -> int:
-    text = trajectories_csv(args.scene, args.start)
+    from gdviz.core import simulate
+    from gdviz.export.files import check_output, write_trajectories
+
+    if args.output != "-":
+        check_output(args.output, (".csv",), force=args.force)  # refuse before the work
+    scene = _scene_with_start(args.scene, args.start)
+    n = len(scene.optimizers)
+    _say(f"computing {n} path{'s' if n != 1 else ''} of {scene.steps} steps…")
+    paths = simulate(scene)
     if args.output == "-":
-        sys.stdout.write(text)
-    else:
-        write_text_atomically(Path(args.output), text)
+        sys.stdout.write(trajectories_text(paths))
+        return 0
+    rows = write_trajectories(args.output, paths, force=args.force)
+    print(f"wrote {args.output} ({rows} rows)")
     return 0
 
 
@@ -178,13 +198,19 @@ def _cmd_window(args: argparse.Namespace) -> int:
 
 def _cmd_screenshot(args: argparse.Namespace) -> int:
     size = parse_size(args.size)
+    from gdviz.export.files import IMAGE_FORMATS, check_output
+
+    check_output(args.output, tuple(IMAGE_FORMATS), force=args.force)  # before Qt starts
     from gdviz.ui.app import screenshot
 
-    screenshot(args.scene, Path(args.output), size, args.step, args.view)
+    _say(f"drawing the window at {size[0]}x{size[1]}…")
+    screenshot(args.scene, Path(args.output), size, args.step, args.view, force=args.force)
+    print(f"wrote {args.output} ({size[0]}x{size[1]})")
     return 0
 
 
 def _progress_bar(done: int, total: int) -> bool:
+    """Frames done, on stderr: a bar on a terminal, a line every 10% otherwise."""
     if sys.stderr.isatty():
         filled = round(30 * done / total)
         end = "\n" if done == total else ""
@@ -192,9 +218,10 @@ def _progress_bar(done: int, total: int) -> bool:
             f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} frames",
             end=end,
             file=sys.stderr,
+            flush=True,
         )
-    elif done == total:
-        print(f"{total} frames", file=sys.stderr)
+    elif done == total or done * 10 // total != (done - 1) * 10 // total:
+        _say(f"rendered {done}/{total} frames")
     return True
 
 
@@ -207,30 +234,40 @@ def _cmd_render(args: argparse.Namespace) -> int:
     if args.seconds is not None and not 0.1 <= args.seconds <= 600:
         raise UserError(f"--seconds must be between 0.1 and 600, got {args.seconds:g}")
     from gdviz.core import load_scene
+    from gdviz.export.video import check_output
 
+    suffix = check_output(Path(args.output), force=args.force)  # before the long work
+    if suffix == ".mp4" and (size[0] % 2 or size[1] % 2):
+        raise UserError(
+            f"--size {args.size}: MP4 (H.264) needs an even width and height; "
+            f"try {size[0] + size[0] % 2}x{size[1] + size[1] % 2}"
+        )
     scene = load_scene(args.scene)
     if args.view == "2d" or not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from gdviz.export.frames import render
-    from gdviz.export.video import ExportError
     from gdviz.ui.app import _application
 
+    _say(f"rendering {args.output} at {size[0]}x{size[1]}…")
     _application()
-    try:
-        count = render(
-            scene,
-            Path(args.output),
-            size,
-            args.fps,
-            args.seconds,
-            args.steps,
-            args.step,
-            _progress_bar,
-            view=args.view,
+    count = render(
+        scene,
+        Path(args.output),
+        size,
+        args.fps,
+        args.seconds,
+        args.steps,
+        args.step,
+        _progress_bar,
+        view=args.view,
+        force=args.force,
+    )
+    if count == 1:
+        print(f"wrote {args.output} (1 image, {size[0]}x{size[1]})")
+    else:
+        print(
+            f"wrote {args.output} ({count} frames, {count / args.fps:.1f} s, {size[0]}x{size[1]})"
         )
-    except ExportError as exc:
-        raise UserError(str(exc)) from None
-    print(f"wrote {args.output} ({count} frame{'s' if count != 1 else ''})")
     return 0
 
 
@@ -253,6 +290,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         return handlers[args.command](args)
-    except (SceneError, UserError) as exc:
+    except (SceneError, UserError, OutputError) as exc:
         print(f"gdviz: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from gdviz.core import Scene
-from gdviz.export.video import ExportError, check_output, write_video
+from gdviz.export.files import IMAGE_FORMATS, ExportError, OutputError, atomic_write
+from gdviz.export.video import check_output, write_video
 from gdviz.ui.controller import BASE_STEPS_PER_SECOND, Controller
 from gdviz.ui.legend import LegendStrip
 from gdviz.ui.plots import LossPlot
@@ -32,7 +33,8 @@ from gdviz.ui.surface_view import SurfaceView
 from gdviz.ui.theme import DARK, LIGHT, Theme
 
 HOLD_SECONDS = 1.0
-"""The last frame is held this long, so a looping video pauses on the result."""
+"""The last frame is held this long, so a looping video pauses on the result. The hold is part of
+the video's length (``--seconds``), and takes at most a third of it."""
 
 Progress = Callable[[int, int], bool]
 """``progress(done, total)``; returning False cancels."""
@@ -128,12 +130,37 @@ def video_theme(height: int, dark: bool = False) -> Theme:
 def frame_steps(total: int, fps: float, seconds: float | None) -> list[int]:
     """The step shown by each frame: evenly through ``total`` steps, then a held last frame.
 
-    The default length plays the steps at the window's 1x speed (30 steps a second).
+    ``seconds`` is the whole length of the video, hold included: ``round(seconds * fps)`` frames
+    (at least 2), of which the last ``min(HOLD_SECONDS * fps, a third)`` repeat step ``total``.
+    The default length plays the steps at the window's 1x speed (30 steps a second), then holds.
     """
-    duration = seconds if seconds is not None else total / BASE_STEPS_PER_SECOND
-    count = max(2, round(duration * fps))
-    steps = [round(i * total / (count - 1)) for i in range(count)]
-    return steps + [total] * round(HOLD_SECONDS * fps)
+    hold_default = round(HOLD_SECONDS * fps)
+    if seconds is None:
+        count = max(2, round(total / BASE_STEPS_PER_SECOND * fps)) + hold_default
+    else:
+        count = max(2, round(seconds * fps))
+    hold = min(hold_default, count // 3)
+    moving = count - hold
+    steps = [round(i * total / (moving - 1)) for i in range(moving)]
+    return steps + [total] * hold
+
+
+def _check_steps(scene: Scene, suffix: str, steps: int | None, step: int | None) -> int:
+    """The last step a render shows, after refusing (not clamping) out-of-range requests."""
+    if steps is not None and not 1 <= steps <= scene.steps:
+        raise ExportError(
+            f"--steps must be between 1 and {scene.steps} (the scene's steps), got {steps}"
+        )
+    total = scene.steps if steps is None else steps
+    if step is not None:
+        if suffix not in IMAGE_FORMATS:
+            raise ExportError(
+                "--step picks the step of a still image (.png or .jpg); a video plays them all "
+                "(use --steps N to stop at step N)"
+            )
+        if not 0 <= step <= scene.steps:
+            raise ExportError(f"--step must be between 0 and {scene.steps}, got {step}")
+    return total
 
 
 def render(
@@ -147,23 +174,33 @@ def render(
     progress: Progress | None = None,
     view: str = "2d",
     dark: bool = False,
+    *,
+    force: bool = False,
 ) -> int:
-    """Render ``scene`` to ``path`` (.mp4, .gif or .png); returns the number of frames.
+    """Render ``scene`` to ``path`` (.mp4, .gif, .png or .jpg); returns the number of frames.
 
     Args:
-      steps: show only the first ``steps`` steps (default: all).
-      step: for a .png, the step to show (default: the last).
+      seconds: the whole length of a video, the held last frame included (see ``frame_steps``).
+      steps: show only the first ``steps`` steps (default: all); 1 to the scene's steps.
+      step: for a still image, the step to show (default: the last); 0 to the scene's steps.
       progress: called after each frame; returning False cancels (nothing is left behind).
       view: "2d", or "3d" for the OpenGL surface (needs a display with GL: X or Xvfb).
       dark: the dark theme (as the window's, when the window exports).
+      force: overwrite an existing regular file (never anything else).
 
     Raises:
-      ExportError: the path cannot be written, or the export was cancelled.
+      ExportError: the path cannot or must not be written (the suffix decides the format; an
+        existing file needs ``force``), an odd size for MP4, steps out of range, or the export
+        was cancelled. Nothing is left at ``path`` or beside it.
     """
-    suffix = check_output(path)
+    suffix = check_output(path, force=force)
     width, height = size
-    if suffix == ".mp4":  # H.264 in yuv420p wants even sides
-        width, height = width - width % 2, height - height % 2
+    if suffix == ".mp4" and (width % 2 or height % 2):  # H.264 in yuv420p wants even sides
+        raise ExportError(
+            f"cannot write {path}: MP4 (H.264) needs an even width and height, got "
+            f"{width}x{height}; try {width + width % 2}x{height + height % 2}"
+        )
+    total = _check_steps(scene, suffix, steps, step)
     lecture = LectureView(scene, video_theme(height, dark), view)
     lecture.setFixedSize(width, height)  # every frame the same size, as the encoder needs
     # Laid out and painted as if shown, but never mapped over the user's window.
@@ -172,10 +209,11 @@ def render(
     QApplication.processEvents()
     lecture.surface.fit_view()
     try:
-        total = scene.steps if steps is None else max(1, min(steps, scene.steps))
-        if suffix == ".png":
-            image = lecture.frame(total if step is None else max(0, min(step, scene.steps)))
-            _write_png(image, path)
+        if suffix in IMAGE_FORMATS:
+            image = lecture.frame(total if step is None else step)
+            _write_png(image, path, force=force)
+            if progress is not None:
+                progress(1, 1)
             return 1
         schedule = frame_steps(total, fps, seconds)
 
@@ -185,19 +223,26 @@ def render(
                 if progress is not None and progress(i + 1, len(schedule)) is False:
                     raise ExportError("export cancelled")
 
-        return write_video(path, frames(), fps)
+        return write_video(path, frames(), fps, force=force)
     finally:
         lecture.close()
         lecture.deleteLater()
 
 
-def _write_png(image: np.ndarray, path: Path) -> None:
+def _write_png(image: np.ndarray, path: Path, *, force: bool = False) -> None:
+    """Write ``image`` as a still in the format its suffix names (PNG, or JPEG for .jpg/.jpeg)."""
     height, width = image.shape[:2]
+    image = np.ascontiguousarray(image)
     qimage = QImage(image.data, width, height, 3 * width, QImage.Format.Format_RGB888)
-    tmp = path.with_name(f".{path.stem}.part.png")
+    fmt = IMAGE_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise ExportError(f"cannot write {path}: a still image must end in .png or .jpg")
+
+    def save(tmp: Path) -> None:
+        if not qimage.save(str(tmp), fmt, 92 if fmt == "JPEG" else -1):
+            raise ExportError(f"cannot write {path}: Qt could not encode {fmt}")
+
     try:
-        if not qimage.save(str(tmp), "PNG"):
-            raise ExportError(f"cannot write {path}")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        atomic_write(path, save, force=force)
+    except OutputError as exc:
+        raise ExportError(str(exc)) from None

@@ -1,8 +1,8 @@
 """Frames to MP4 (H.264) or GIF through the ffmpeg that the imageio-ffmpeg wheel ships.
 
-No Qt here: frames arrive as ``(height, width, 3)`` uint8 arrays. Files are written to a
-temporary name beside the target and renamed when complete, so a failure or a cancel leaves
-nothing behind.
+No Qt here: frames arrive as ``(height, width, 3)`` uint8 arrays. Files are written through
+:func:`gdviz.export.files.atomic_write`: a temporary name beside the target, renamed over it when
+complete, so a failure or a cancel leaves nothing behind and only a regular file is ever replaced.
 """
 
 from __future__ import annotations
@@ -13,89 +13,98 @@ from pathlib import Path
 
 import numpy as np
 
-FORMATS = (".mp4", ".gif", ".png")
+from gdviz.export.files import ExportError, OutputError, atomic_write
+from gdviz.export.files import check_output as check_file
+
+__all__ = ["FORMATS", "ExportError", "check_output", "write_video"]
+
+FORMATS = (".mp4", ".gif", ".png", ".jpg", ".jpeg")
+"""What ``gdviz render`` writes: a video, or one still frame."""
 
 # One palette for the whole GIF, built from every frame, and ordered dithering: small files, no
 # flicker between frames.
 _GIF_FILTER = "split[a][b];[a]palettegen=max_colors=128:stats_mode=full[p];[b][p]paletteuse=dither=bayer:bayer_scale=3"
 
 
-class ExportError(Exception):
-    """An export that cannot be done; the message says why."""
+def check_output(path: Path, *, force: bool = False) -> str:
+    """The format of ``path`` (one of FORMATS) after checking it may be written.
+
+    Raises:
+      ExportError: another suffix; a folder, FIFO or device at the path; a missing folder; an
+        existing file without ``force``.
+    """
+    return check_file(path, FORMATS, force=force)
 
 
-def check_output(path: Path) -> str:
-    """The format of ``path`` ('.mp4', '.gif' or '.png') after checking it can be written."""
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise ExportError(f"cannot write {path}: the file must end in .mp4, .gif or .png")
-    folder = path.resolve().parent
-    if not folder.is_dir():
-        raise ExportError(f"cannot write {path}: no folder {folder}")
-    probe = folder / f".{path.name}.probe"
-    try:
-        probe.write_bytes(b"")
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        probe.unlink(missing_ok=True)
-    return suffix
-
-
-def write_video(path: Path, frames: Iterable[np.ndarray], fps: float) -> int:
+def write_video(
+    path: Path, frames: Iterable[np.ndarray], fps: float, *, force: bool = False
+) -> int:
     """Encode ``frames`` to ``path`` (.mp4 or .gif); returns the number of frames written.
 
     Raises:
-      ExportError: ffmpeg failed; no file is left at ``path``.
+      ExportError: a bad path (see :func:`check_output`), odd MP4 sides, ffmpeg failed, or the
+        frames' producer raised it (a cancel); no file is left at ``path`` in any case.
     """
-    import imageio_ffmpeg
-
-    suffix = check_output(path)
-    tmp = path.with_name(f".{path.stem}.part{suffix}")
-    writer = None
+    suffix = check_output(path, force=force)
+    if suffix not in (".mp4", ".gif"):
+        raise ExportError(f"cannot write {path}: a video must end in .mp4 or .gif")
     count = 0
-    try:
-        for frame in frames:
-            if writer is None:
-                height, width = frame.shape[:2]
-                # JAX warns on any fork; subprocess execs ffmpeg at once, which is safe.
-                warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
-                if suffix == ".mp4":
-                    writer = imageio_ffmpeg.write_frames(
-                        str(tmp),
-                        (width, height),
-                        fps=fps,
-                        codec="libx264",
-                        quality=7,
-                        macro_block_size=2,
-                        output_params=["-preset", "fast"],
-                    )
-                else:
-                    writer = imageio_ffmpeg.write_frames(
-                        str(tmp),
-                        (width, height),
-                        fps=fps,
-                        codec="gif",
-                        pix_fmt_out="pal8",
-                        macro_block_size=1,
-                        output_params=["-filter_complex", _GIF_FILTER],
-                    )
-                writer.send(None)
-            if frame.shape[:2] != (height, width):
-                raise ExportError(
-                    f"frame {count} is {frame.shape[1]}x{frame.shape[0]}, not {width}x{height}"
-                )
-            writer.send(np.ascontiguousarray(frame[..., :3], dtype=np.uint8))
-            count += 1
-        if writer is None:
-            raise ExportError("no frames to write")
-        writer.close()
+
+    def encode(tmp: Path) -> None:
+        nonlocal count
+        import imageio_ffmpeg
+
         writer = None
-        tmp.replace(path)
-    except (OSError, RuntimeError) as exc:
-        raise ExportError(f"cannot write {path}: {exc}") from None
-    finally:
-        if writer is not None:
+        try:
+            for frame in frames:
+                if writer is None:
+                    height, width = frame.shape[:2]
+                    if suffix == ".mp4" and (width % 2 or height % 2):
+                        raise ExportError(
+                            f"cannot write {path}: MP4 (H.264) needs an even width and height, "
+                            f"got {width}x{height}; try {width + width % 2}x{height + height % 2}"
+                        )
+                    # JAX warns on any fork; subprocess execs ffmpeg at once, which is safe.
+                    warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
+                    if suffix == ".mp4":
+                        writer = imageio_ffmpeg.write_frames(
+                            str(tmp),
+                            (width, height),
+                            fps=fps,
+                            codec="libx264",
+                            quality=7,
+                            macro_block_size=2,
+                            output_params=["-preset", "fast"],
+                        )
+                    else:
+                        writer = imageio_ffmpeg.write_frames(
+                            str(tmp),
+                            (width, height),
+                            fps=fps,
+                            codec="gif",
+                            pix_fmt_out="pal8",
+                            macro_block_size=1,
+                            output_params=["-filter_complex", _GIF_FILTER],
+                        )
+                    writer.send(None)
+                if frame.shape[:2] != (height, width):
+                    raise ExportError(
+                        f"frame {count} is {frame.shape[1]}x{frame.shape[0]}, not {width}x{height}"
+                    )
+                writer.send(np.ascontiguousarray(frame[..., :3], dtype=np.uint8))
+                count += 1
+            if writer is None:
+                raise ExportError("no frames to write")
             writer.close()
-        tmp.unlink(missing_ok=True)
+            writer = None
+        except RuntimeError as exc:  # ffmpeg's own failures
+            raise ExportError(f"cannot write {path}: {exc}") from None
+        finally:
+            if writer is not None:
+                writer.close()
+
+    try:
+        atomic_write(path, encode, force=force)
+    except OutputError as exc:
+        raise ExportError(str(exc)) from None
     return count

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from gdviz.core import SceneError, load_scene
@@ -43,8 +44,30 @@ def _application():  # noqa: ANN202
     return app
 
 
+NO_DISPLAY = (
+    "gdviz: error: the window needs a display, and none was found (DISPLAY and WAYLAND_DISPLAY "
+    "are unset); without one use `gdviz render SCENE -o out.mp4` or `gdviz screenshot SCENE -o "
+    "out.png`, or run under xvfb-run"
+)
+
+
+def has_display(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether Qt can open a window here: a display, or a platform chosen explicitly."""
+    env = os.environ if environ is None else environ
+    if sys.platform != "linux" and not sys.platform.startswith("freebsd"):
+        return True  # macOS and Windows always have their own platform
+    return any(env.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def run(scene_ref: str | None = None) -> int:
-    """Open the window on a scene (default: the last one used, else linear-regression)."""
+    """Open the window on a scene (default: the last one used, else linear-regression).
+
+    With no display (and no ``QT_QPA_PLATFORM``) prints one line naming the headless commands
+    and returns 2, before Qt can abort.
+    """
+    if not has_display():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 2
     app = _application()
     from PySide6.QtCore import QSettings
 
@@ -69,20 +92,29 @@ def run(scene_ref: str | None = None) -> int:
 
 
 def screenshot(
-    scene_ref: str, path: Path, size: tuple[int, int], step: int | None = None, view: str = "2d"
+    scene_ref: str,
+    path: Path,
+    size: tuple[int, int],
+    step: int | None = None,
+    view: str = "2d",
+    *,
+    force: bool = False,
 ) -> None:
-    """Render the whole window at ``size`` and ``step`` (default: the last) to a PNG, offscreen.
+    """Render the whole window at ``size`` and ``step`` (default: the last), offscreen.
+
+    The suffix decides the format (.png, or .jpg/.jpeg for JPEG); the file is written through
+    :func:`gdviz.export.files.atomic_write` (an existing file only with ``force``).
 
     Raises:
       SceneError: the scene does not load.
-      UserError: the PNG cannot be written.
+      UserError: the image cannot or must not be written, or ``step`` is out of range.
     """
-    from gdviz.cli import UserError
+    from gdviz.export.files import IMAGE_FORMATS, OutputError, UserError, atomic_write, check_output
 
+    fmt = IMAGE_FORMATS[check_output(path, tuple(IMAGE_FORMATS), force=force)]
     scene = load_scene(scene_ref)
-    folder = path.resolve().parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK):
-        raise UserError(f"cannot write {path}: no writable folder {folder}")
+    if step is not None and not 0 <= step <= scene.steps:
+        raise UserError(f"--step must be between 0 and {scene.steps}, got {step}")
     if view == "2d" or not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = _application()
@@ -104,9 +136,12 @@ def screenshot(
     window.close()
     if image.width() != size[0] or image.height() != size[1]:
         image = image.scaled(*size)
-    tmp = path.with_name(f".{path.name}.part.png")
-    ok = image.save(str(tmp), "PNG")
-    if not ok:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"cannot write {path}")
-    tmp.replace(path)
+
+    def save(tmp: Path) -> None:
+        if not image.save(str(tmp), fmt, 92 if fmt == "JPEG" else -1):
+            raise UserError(f"cannot write {path}: Qt could not encode {fmt}")
+
+    try:
+        atomic_write(path, save, force=force)
+    except OutputError as exc:
+        raise UserError(str(exc)) from None

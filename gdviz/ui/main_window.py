@@ -412,15 +412,17 @@ class MainWindow(QMainWindow):
             self.show_error(message)
 
     def export_trajectories(self) -> None:
-        from gdviz.cli import UserError, trajectories_text, write_text_atomically
+        from gdviz.export.files import UserError, write_trajectories
 
         path, _ = QFileDialog.getSaveFileName(
             self, "Export trajectories", "trajectories.csv", "*.csv"
         )
         if not path:
             return
+        target = Path(path) if Path(path).suffix else Path(path).with_suffix(".csv")
         try:
-            write_text_atomically(Path(path), trajectories_text(self.controller.results))
+            # The dialog asked before overwriting the name it returned (never a non-file anyway).
+            write_trajectories(target, self.controller.results, force=target == Path(path))
         except UserError as exc:
             self.show_error(str(exc))
 
