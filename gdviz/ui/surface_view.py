@@ -81,6 +81,8 @@ class SurfaceView(pg.PlotWidget):
         self.trails: dict[str, Trail] = {}
         self._brushes: dict[str, QBrush] = {}
         self._covered_key: object = None
+        self._cover_timer = QTimer(self, singleShot=True, interval=120)
+        self._cover_timer.timeout.connect(self.update_paths)
         self._head_pen = pg.mkPen("#FFFFFF", width=2.5)
         self.handles: dict[str | None, pg.TargetItem] = {}
         self._surface_rect: Rect | None = None
@@ -284,7 +286,10 @@ class SurfaceView(pg.PlotWidget):
         positions, brushes = [], []
         exits: list[tuple[np.ndarray, str, str]] = []
         rect = self.visible_rect()
-        self._mark_covered(px, py)
+        if self._dragging:  # ~3-5 ms: once the pointer rests, not on every move
+            self._cover_timer.start()
+        else:
+            self._mark_covered(px, py)
         for entry in ctl.scene.optimizers:
             trail = self.trails.get(entry.label)
             path = ctl.results.get(entry.label)
@@ -328,6 +333,7 @@ class SurfaceView(pg.PlotWidget):
         if key == self._covered_key:
             return
         self._covered_key = key
+        self._cover_timer.stop()
         paths = [
             ctl.results[e.label].params if e.visible and e.label in ctl.results else None
             for e in ctl.scene.optimizers
