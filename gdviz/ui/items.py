@@ -132,10 +132,14 @@ class Trail:
     def set_path(self, full: np.ndarray, step: int, spacing: float = 0.0) -> None:
         """Show the whole path ``full`` faintly and ``full[: step + 1]`` solid, both thinned to
         points ``spacing`` apart (under a pixel: the thinning cannot be seen)."""
-        if full is not self._full or spacing != self._ghost_spacing:
+        # At the last step the solid path covers the faint one: it is not drawn at all then
+        # (nine strokes fewer per drag when playback has ended, the usual case).
+        future = step < len(full) - 1
+        if future and (full is not self._full or spacing != self._ghost_spacing):
             self._full, self._ghost_spacing = full, spacing
             ghost = thin_path(full, spacing)
             self.ghost.setData(ghost[:, 0], ghost[:, 1])
+        self.ghost.setVisible(future and self.line.isVisible())
         self.set_points(full[: step + 1], spacing)
 
     def set_points(self, xy: np.ndarray, spacing: float = 0.0) -> None:
