@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import math
+import time
 import weakref
 
 import numpy as np
@@ -129,6 +130,12 @@ def _gl_window_class() -> type:
 
         def picture(self) -> QImage:
             """The scene as it is now, rendered on demand (not the last frame shown)."""
+            # GL starts on the window's first expose, which the X server may not have sent yet
+            # when a freshly shown view is grabbed at once (a recording): wait for it, briefly.
+            deadline = time.monotonic() + 2.0
+            while not self.isValid() and time.monotonic() < deadline:
+                QGuiApplication.processEvents()
+                time.sleep(0.005)
             if not self.isValid():
                 return QImage()
             self.makeCurrent()
@@ -300,8 +307,7 @@ class Surface3DView(QWidget):
         if self.view is None:
             return
         self.view.setBackgroundColor(theme.background)
-        self.rebuild()
-        self.refresh_surface()
+        self.rebuild()  # new line colours; the surface, axes and labels follow (or on show)
 
     # --- surface --------------------------------------------------------------------------------
 
@@ -359,8 +365,8 @@ class Surface3DView(QWidget):
         self._on_scene_changed()
 
     def _on_scene_changed(self) -> None:
-        if self.view is None:
-            return
+        if self.view is None or not self.isVisible():
+            return  # showEvent catches up: no surface is computed for a hidden tab
         scene = self.controller.scene
         key = (scene.problem, tuple(sorted(scene.problem_params.items())), scene.view)
         if key != self._problem_key:

@@ -107,6 +107,19 @@ CHECK = textwrap.dedent(
     w, h = window.surface3d.width(), window.surface3d.height()
     region = shot[y : y + h, x : x + w]
     out["window_grab_colours"] = int(len(np.unique(region.reshape(-1, 3)[::97], axis=0)))
+    heights = window.surface3d.heights
+    window.show_view("2d")
+    app.processEvents()
+    window.controller.set_scene(load_scene("beale"))
+    window.controller.wait_until_computed()
+    app.processEvents()
+    out["hidden_skips_surface"] = window.surface3d.heights is heights
+    window.show_view("3d")
+    app.processEvents()
+    texts = {item.text for item in window.surface3d.axes.labels}
+    out["catches_up_on_show"] = window.surface3d.heights is not heights and all(
+        n in texts for n in window.controller.problem.axis_names
+    )
     print(json.dumps(out))
     """
 )
@@ -138,6 +151,7 @@ def test_3d_heights_pictures_and_trails(tmp_path: Path) -> None:
     assert out["linear_title"] and out["axes_follow_problem"]
     assert out["lazy"] and out["made_on_show"] and out["no_gl_widget"]
     assert out["window_grab_colours"] > 50  # window.grab() shows the 3-D picture, not a blank
+    assert out["hidden_skips_surface"] and out["catches_up_on_show"]
 
 
 def test_3d_screenshot_command_under_xvfb(tmp_path: Path) -> None:
