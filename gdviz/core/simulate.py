@@ -302,11 +302,13 @@ class BatchSchedule:
     Drawn with numpy's seeded PCG64 rather than ``jax.random``: ``jax.random.permutation``
     compiled for about 0.5 s per batch size here, a stall on every batch-size edit.
 
-    Memory: no table is kept. The object holds the generator's state every
-    :data:`CHECKPOINT_EPOCHS` epochs (a few dozen bytes each, at most ``steps / 16`` of them) and
-    the last epoch's permutation (``n`` indices); ``batches[k]`` replays at most 16 permutations
-    from the nearest state. ``chunks(size)`` streams the table ``size`` steps at a time, and
-    ``np.asarray(schedule)`` builds the whole ``steps x batch_size`` table only when asked.
+    Memory: the object keeps no table of its own. It holds the generator's state every
+    :data:`CHECKPOINT_EPOCHS` epochs (a few hundred bytes each, at most ``steps / 16`` of them)
+    and the last epoch's permutation (``n`` indices); ``batches[k]`` replays at most 16
+    permutations from the nearest state. ``chunks(size)`` streams the table ``size`` steps at a
+    time (how ``simulate`` feeds runs past :data:`BATCH_TABLE_ELEMS`), and ``table()`` /
+    ``np.asarray(schedule)`` build the whole ``steps x batch_size`` table, kept for reuse only in
+    the shared LRU bounded by :data:`TABLE_CACHE_BYTES` (64 MB for all schedules together).
     Thread-safe: every draw uses its own generator.
     """
 

@@ -102,3 +102,24 @@ def test_a_cancelled_export_leaves_nothing(tmp_path: Path, qapp) -> None:  # noq
         )
     assert calls == [1, 2, 3]
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("total", "fps", "seconds", "frames", "hold"),
+    [
+        (300, 30, 8.0, 240, 30),  # --seconds 8 is 8 s, the 1 s hold inside it
+        (30, 10, 1.5, 15, 5),  # a short video: the hold takes at most a third
+        (300, 30, None, 300 + 30, 30),  # default: 30 steps a second, then the hold
+        (5, 30, 0.1, 3, 1),
+    ],
+)
+def test_frame_steps_make_the_whole_length_asked_for(
+    total: int, fps: float, seconds: float | None, frames: int, hold: int
+) -> None:
+    from gdviz.export.frames import frame_steps
+
+    steps = frame_steps(total, fps, seconds)
+    assert len(steps) == frames
+    assert steps[0] == 0 and steps[-hold - 1 :] == [total] * (hold + 1)
+    assert steps[-hold - 2] < total
+    assert steps == sorted(steps)
