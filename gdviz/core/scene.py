@@ -668,9 +668,13 @@ def load_scene(name_or_path: str | Path) -> Scene:
     if isinstance(name_or_path, str) and text_name in builtin_scene_names():
         text = resources.files("gdviz.scenes").joinpath(f"{text_name}.toml").read_text("utf-8")
         return parse_scene(text, f"{text_name} (built-in)")
-    path = Path(name_or_path)
+    try:
+        path = Path(name_or_path)
+        exists = os.path.lexists(path)
+    except (TypeError, ValueError):  # not a path at all, or a NUL inside it
+        raise SceneError(f"{_show(name_or_path)}: not a scene name or file path") from None
     shown = _elide(str(path), 2 * ELIDE)
-    if not os.path.lexists(path):
+    if not exists:
         raise SceneError(
             f"{shown}: no such scene file, and not a built-in scene "
             f"(built-in: {', '.join(builtin_scene_names())})"

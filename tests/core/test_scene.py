@@ -505,3 +505,10 @@ def test_a_socket_as_the_scene_file_is_refused(tmp_path: Path) -> None:
         sock.bind(str(path))
         with pytest.raises(SceneError):
             load_scene(path)
+
+
+def test_names_that_are_not_paths_are_scene_errors() -> None:
+    for bad in ("a\x00b.toml", "x" * 5000 + ".toml"):
+        with pytest.raises(SceneError) as err:
+            load_scene(bad)
+        assert len(str(err.value)) < 400
