@@ -273,6 +273,94 @@ class Scene:
     def replace(self, **changes: Any) -> Scene:
         return dataclasses.replace(self, **changes)
 
+    # --- edits: what the window (or a script) does to a scene, each a new valid scene ---------
+    # Every one raises SceneError for what the loader would refuse, so whatever is edited saves
+    # to a file that reopens.
+
+    def unique_label(self, base: str) -> str:
+        """``base``, or ``base 2``, ``base 3``, …: the first that no entry uses (within MAX_LABEL)."""
+        taken = {e.label for e in self.optimizers}
+        base = check_label(base)
+        label, k = base, 2
+        while label in taken:
+            suffix = f" {k}"
+            label, k = base[: MAX_LABEL - len(suffix)].rstrip() + suffix, k + 1
+        return label
+
+    def replace_entry(self, which: str, /, **changes: Any) -> Scene:
+        """The scene with entry ``which``'s fields changed (hyperparams, batch_size, label, …)."""
+        self.entry(which)  # an unknown label is a SceneError
+        return self.replace(
+            optimizers=tuple(
+                dataclasses.replace(e, **changes) if e.label == which else e
+                for e in self.optimizers
+            )
+        )
+
+    def with_entry_added(self, rule: str) -> tuple[Scene, str]:
+        """The scene with a new entry of ``rule`` at the end, and that entry's label."""
+        if rule not in RULES:
+            raise SceneError(f"optimizer.name: unknown rule {_show(rule)}")
+        check_entry_count(len(self.optimizers) + 1)
+        label = self.unique_label(RULES[rule].title)
+        return self.replace(optimizers=(*self.optimizers, OptimizerEntry(rule, label))), label
+
+    def with_entry_duplicated(self, label: str) -> tuple[Scene, str]:
+        """The scene with a copy of entry ``label`` right after it (palette colour), and its label."""
+        check_entry_count(len(self.optimizers) + 1)
+        source = self.entry(label)
+        copy = dataclasses.replace(source, label=self.unique_label(label), color=None)
+        entries = list(self.optimizers)
+        entries.insert(entries.index(source) + 1, copy)
+        return self.replace(optimizers=tuple(entries)), copy.label
+
+    def with_entry_renamed(self, label: str, new_label: str) -> Scene:
+        """The scene with entry ``label`` called ``new_label`` (stripped; unique; ≤ MAX_LABEL)."""
+        new_label = check_label(new_label)
+        if new_label != label and any(e.label == new_label for e in self.optimizers):
+            raise SceneError(f"label: another optimizer is already called {_show(new_label)}")
+        return self.replace_entry(label, label=new_label)
+
+    def without_entry(self, label: str) -> Scene:
+        """The scene without entry ``label`` (a scene keeps at least one)."""
+        self.entry(label)
+        check_entry_count(len(self.optimizers) - 1)
+        return self.replace(optimizers=tuple(e for e in self.optimizers if e.label != label))
+
+    def with_problem_param(self, name: str, value: float) -> Scene:
+        """The scene with one problem parameter changed; batches shrink with a smaller dataset.
+
+        Raises:
+          SceneError: the value is outside the parameter's range, or the problem it makes cannot
+            be drawn (e.g. its minimum lies outside ±MAX_COORD).
+        """
+        spec = PROBLEMS[self.problem].param(name)
+        if spec is None:
+            raise SceneError(f"problem.{name}: {self.problem} has no such parameter")
+        problem = spec.problem_with(value)
+        if problem is not None:
+            raise SceneError(f"problem.{name}: {problem}")
+        value = spec.coerce(value)
+        scene = self.replace(problem_params={**self.problem_params, name: value})
+        if name == "n":  # keep every batch within the new dataset
+            scene = scene.replace(
+                optimizers=tuple(
+                    dataclasses.replace(e, batch_size=min(e.batch_size, int(value)))
+                    if e.batch_size is not None
+                    else e
+                    for e in scene.optimizers
+                )
+            )
+        scene.build_problem()  # refuses a problem whose view leaves the box
+        return scene
+
+    def with_separate_starts(self, on: bool) -> Scene:
+        """Every entry with its own start (at the shared one), or all back on the shared one."""
+        start = self.start if on else None
+        return self.replace(
+            optimizers=tuple(dataclasses.replace(e, start=start) for e in self.optimizers)
+        )
+
     def start_of(self, entry: OptimizerEntry) -> tuple[float, float]:
         return entry.start if entry.start is not None else self.start
 
@@ -284,7 +372,10 @@ class Scene:
         return self.view if self.view is not None else self.build_problem().view
 
     def entry(self, label: str) -> OptimizerEntry:
-        return next(e for e in self.optimizers if e.label == label)
+        for e in self.optimizers:
+            if e.label == label:
+                return e
+        raise SceneError(f"optimizer: no entry called {_show(label)}")
 
 
 def _cached_problem(name: str, params: tuple[tuple[str, float], ...]) -> Problem:

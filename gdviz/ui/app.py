@@ -83,7 +83,7 @@ def run(scene_ref: str | None = None) -> int:
     _configure_jax_cache()
     from gdviz.ui.main_window import MainWindow
 
-    window = MainWindow(scene, remember=True)
+    window = MainWindow(scene, remember=True, autoplay=True)
     window.restore_settings()
     if Path(str(ref)).suffix == ".toml" and Path(str(ref)).exists():
         window.scene_path = Path(str(ref))

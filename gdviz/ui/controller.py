@@ -11,16 +11,17 @@ the newest scene is computed when the compile is done.
 
 from __future__ import annotations
 
-import dataclasses
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from gdviz.core import OptimizerEntry, Scene, SceneError, Trajectory, load_scene, simulate
-from gdviz.core.optimizers import RULES, Convention
+from gdviz.core import Scene, SceneError, Trajectory, load_scene, simulate
+from gdviz.core.optimizers import Convention
 from gdviz.core.problems import Problem
-from gdviz.core.simulate import structure_key
+from gdviz.core.scene import clamp_start
+from gdviz.core.simulate import is_compiled
 from gdviz.ui.theme import Theme, entry_color
 
 BASE_STEPS_PER_SECOND = 30.0
@@ -36,6 +37,8 @@ class Controller(QObject):
       entries_changed: entries were added, removed or replaced wholesale (rows rebuild).
       scene_changed: a value of the scene other than a start changed (controls refresh).
       start_changed: only a start point moved (a drag: nothing but the handles to restyle).
+      problem_changed: the problem or its parameters changed (surfaces, minima, axis names).
+      scene_replaced: a whole new scene was opened (views show its own view rectangle).
       results_changed: new trajectories are in ``results``.
       step_changed(int): the playback step moved.
       playing_changed(bool): playback started or stopped.
@@ -46,13 +49,15 @@ class Controller(QObject):
     entries_changed = Signal()
     scene_changed = Signal()
     start_changed = Signal()
+    problem_changed = Signal()
+    scene_replaced = Signal()
     results_changed = Signal()
     step_changed = Signal(int)
     playing_changed = Signal(bool)
     busy_changed = Signal(bool)
     batch_view_changed = Signal()
     error = Signal(str)
-    _computed = Signal(object, object, object)  # scene, results, key (from the worker thread)
+    _computed = Signal(object, object)  # scene, results (from the worker thread)
 
     def __init__(self, scene: Scene, *, background: bool = True, parent: QObject | None = None):
         super().__init__(parent)
@@ -64,7 +69,6 @@ class Controller(QObject):
         self.playing = False
         self.batch_view: str | None = None  # the entry whose mini-batch surface is drawn
         self._background = background
-        self._warm: set[tuple[object, ...]] = set()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gdviz-compile")
         self._inflight = False
         self._stale = False
@@ -117,43 +121,70 @@ class Controller(QObject):
         self.results = {}
         self.step = 0
         self.entries_changed.emit()
+        self.problem_changed.emit()
         self.scene_changed.emit()
+        self.scene_replaced.emit()
         self.results_changed.emit()
         self.step_changed.emit(0)
         self._recompute(play_when_done=restart)
 
-    def _edit(self, scene: Scene, *, entries: bool = False, start_only: bool = False) -> None:
-        """Apply an edit that keeps the view and the playback step."""
-        problem_changed = (scene.problem, scene.problem_params) != (
-            self.scene.problem,
-            self.scene.problem_params,
-        )
+    def _edit(
+        self, make: Callable[[], Scene], *, entries: bool = False, start_only: bool = False
+    ) -> bool:
+        """Apply an edit that keeps the view and the playback step.
+
+        ``make`` builds the new scene; a ``SceneError`` from it (a limit every door shares:
+        starts within ±1e4, labels of at most 60 characters, at most 32 entries, …) is shown to
+        the user and changes nothing. Returns whether the edit was applied.
+        """
+        try:
+            scene = make()
+            problem_changed = (scene.problem, scene.problem_params) != (
+                self.scene.problem,
+                self.scene.problem_params,
+            )
+            problem = scene.build_problem() if problem_changed else self.problem
+            # Compiled already (a drag, a hyperparameter): compute now, and refuse the edit if
+            # the core does (a start whose loss is not finite).
+            results = simulate(scene, problem) if self._synchronous(scene) else None
+        except SceneError as exc:
+            self.error.emit(str(exc))
+            return False
         self.scene = scene
-        if problem_changed:
-            self.problem = scene.build_problem()
+        self.problem = problem
         if entries:
             self.entries_changed.emit()
+        if problem_changed:
+            self.problem_changed.emit()
         # A drag moves only a start, on every mouse move: the panels have nothing to show for it.
         (self.start_changed if start_only else self.scene_changed).emit()
-        self._recompute()
+        if results is None:
+            self._recompute()
+        else:
+            self._apply(scene, results)
+        return True
 
-    def set_start(self, xy: tuple[float, float]) -> None:
-        self._edit(self.scene.with_start(xy), start_only=True)
+    def _synchronous(self, scene: Scene) -> bool:
+        """Whether ``scene`` is computed on the GUI thread: it is compiled (about 2 ms), or
+        there is no worker (tests, screenshots, recordings)."""
+        return not self._background or is_compiled(scene)
 
-    def set_entry_start(self, label: str, xy: tuple[float, float]) -> None:
-        entries = tuple(
-            dataclasses.replace(e, start=(float(xy[0]), float(xy[1]))) if e.label == label else e
-            for e in self.scene.optimizers
-        )
-        self._edit(self.scene.replace(optimizers=entries), start_only=True)
+    def set_start(self, xy: tuple[float, float]) -> tuple[float, float]:
+        """Move the shared start; a point past the ±1e4 box stops at its edge. Returns where
+        the start is now (the handle is put there)."""
+        point = clamp_start(xy)
+        self._edit(lambda: self.scene.with_start(point), start_only=True)
+        return self.scene.start
+
+    def set_entry_start(self, label: str, xy: tuple[float, float]) -> tuple[float, float]:
+        point = clamp_start(xy)
+        self._edit(lambda: self.scene.with_entry_start(label, point), start_only=True)
+        return self.scene.start_of(self.scene.entry(label))
 
     def set_separate_starts(self, on: bool) -> None:
         """Give every entry its own start (at the shared one), or bring them back to one."""
-        if on == self.separate_starts:
-            return
-        start = self.scene.start if on else None
-        entries = tuple(dataclasses.replace(e, start=start) for e in self.scene.optimizers)
-        self._edit(self.scene.replace(optimizers=entries))
+        if on != self.separate_starts:
+            self._edit(lambda: self.scene.with_separate_starts(on))
 
     def set_hyperparam(self, label: str, name: str, value: float) -> None:
         entry = self.scene.entry(label)
@@ -189,89 +220,72 @@ class Controller(QObject):
         self._replace_entry(label, color=color.upper())
 
     def rename(self, label: str, new_label: str) -> bool:
-        new_label = new_label.strip()
-        if not new_label or new_label == label:
+        if new_label.strip() == label:
             return False
-        if any(e.label == new_label for e in self.scene.optimizers):
-            self.error.emit(f"Another optimizer is already called {new_label!r}.")
+        results = self.results
+        if not self._edit(lambda: self.scene.with_entry_renamed(label, new_label), entries=True):
             return False
-        entries = tuple(
-            dataclasses.replace(e, label=new_label) if e.label == label else e
-            for e in self.scene.optimizers
-        )
-        results = {(new_label if k == label else k): v for k, v in self.results.items()}
-        self.results = results
-        self._edit(self.scene.replace(optimizers=entries), entries=True)
+        new = self.scene.optimizers[
+            [e.label for e in self.scene.optimizers].index(new_label.strip())
+        ]
+        self.results = {(new.label if k == label else k): v for k, v in results.items()}
+        self.results_changed.emit()
         return True
 
     def _replace_entry(self, label: str, **changes: object) -> None:
-        entries = tuple(
-            dataclasses.replace(e, **changes) if e.label == label else e  # type: ignore[arg-type]
-            for e in self.scene.optimizers
-        )
-        self._edit(self.scene.replace(optimizers=entries))
+        self._edit(lambda: self.scene.replace_entry(label, **changes))
 
-    def _unique_label(self, base: str) -> str:
-        taken = {e.label for e in self.scene.optimizers}
-        label, k = base, 2
-        while label in taken:
-            label, k = f"{base} {k}", k + 1
-        return label
+    def add_entry(self, rule: str) -> str | None:
+        """Add an entry of ``rule``; returns its label (None at the 32-entry limit)."""
+        added: list[str] = []
 
-    def add_entry(self, rule: str) -> str:
-        label = self._unique_label(RULES[rule].title)
-        entry = OptimizerEntry(rule, label)
-        self._edit(self.scene.replace(optimizers=(*self.scene.optimizers, entry)), entries=True)
-        return label
+        def make() -> Scene:
+            scene, label = self.scene.with_entry_added(rule)
+            added.append(label)
+            return scene
 
-    def duplicate_entry(self, label: str) -> str:
-        source = self.scene.entry(label)
-        new = dataclasses.replace(source, label=self._unique_label(label), color=None)
-        entries = list(self.scene.optimizers)
-        entries.insert(entries.index(source) + 1, new)
-        self._edit(self.scene.replace(optimizers=tuple(entries)), entries=True)
-        return new.label
+        return added[0] if self._edit(make, entries=True) else None
+
+    def duplicate_entry(self, label: str) -> str | None:
+        added: list[str] = []
+
+        def make() -> Scene:
+            scene, new = self.scene.with_entry_duplicated(label)
+            added.append(new)
+            return scene
+
+        return added[0] if self._edit(make, entries=True) else None
 
     def remove_entry(self, label: str) -> None:
-        if len(self.scene.optimizers) == 1:
-            self.error.emit("A scene needs at least one optimizer.")
-            return
-        entries = tuple(e for e in self.scene.optimizers if e.label != label)
-        self.results.pop(label, None)
-        self._edit(self.scene.replace(optimizers=entries), entries=True)
+        if self._edit(lambda: self.scene.without_entry(label), entries=True):
+            self.results.pop(label, None)
 
     def set_problem_param(self, name: str, value: float) -> None:
-        params = {**self.scene.problem_params, name: value}
-        scene = self.scene.replace(problem_params=params)
-        if name == "n":  # keep every batch within the new dataset
-            entries = tuple(
-                dataclasses.replace(e, batch_size=min(e.batch_size, int(value)))
-                if e.batch_size is not None
-                else e
-                for e in scene.optimizers
-            )
-            scene = scene.replace(optimizers=entries)
-        self._edit(scene)
+        self._edit(lambda: self.scene.with_problem_param(name, value))
 
     def set_convention(self, convention: Convention) -> None:
-        self._edit(self.scene.replace(convention=convention))
+        self._edit(lambda: self.scene.replace(convention=convention))
 
     def set_seed(self, seed: int) -> None:
-        self._edit(self.scene.replace(seed=int(seed)))
+        self._edit(lambda: self.scene.replace(seed=int(seed)))
 
     def set_steps(self, steps: int) -> None:
         if steps == self.scene.steps:
             return
-        self._edit(self.scene.replace(steps=int(steps)))
-        self.set_step(min(self.step, steps))
+        if self._edit(lambda: self.scene.replace(steps=int(steps))):
+            self.set_step(min(self.step, steps))
 
     # --- computing -----------------------------------------------------------------------------
 
     def _recompute(self, play_when_done: bool = False) -> None:
         self._play_when_done = self._play_when_done or play_when_done
-        key = structure_key(self.scene)
-        if not self._background or key in self._warm:
-            self._apply(self.scene, simulate(self.scene, self.problem), key)
+        if self._synchronous(self.scene):
+            try:
+                results = simulate(self.scene, self.problem)
+            except SceneError as exc:
+                self.error.emit(str(exc))
+                return
+            self._apply(self.scene, results)
             return
         if self._inflight:
             self._stale = True  # the newest scene is computed when this compile ends
@@ -279,30 +293,28 @@ class Controller(QObject):
         self._inflight = True
         self.busy_changed.emit(True)
         scene, problem = self.scene, self.problem
-        self._pool.submit(self._compute_in_worker, scene, problem, key)
+        self._pool.submit(self._compute_in_worker, scene, problem)
 
-    def _compute_in_worker(self, scene: Scene, problem: Problem, key: tuple[object, ...]) -> None:
+    def _compute_in_worker(self, scene: Scene, problem: Problem) -> None:
         try:
             results: object = simulate(scene, problem)
         except Exception as exc:  # noqa: BLE001 (reported to the user on the GUI thread)
             results = exc
-        self._computed.emit(scene, results, key)
+        self._computed.emit(scene, results)
 
-    def _on_computed(self, scene: Scene, results: object, key: tuple[object, ...]) -> None:
+    def _on_computed(self, scene: Scene, results: object) -> None:
         self._inflight = False
         self.busy_changed.emit(False)
         if isinstance(results, Exception):
             self.error.emit(f"Could not compute the paths: {results}")
             return
-        self._warm.add(key)
         if self._stale or scene is not self.scene:
             self._stale = False
             self._recompute()
             return
-        self._apply(scene, results, key)  # type: ignore[arg-type]
+        self._apply(scene, results)  # type: ignore[arg-type]
 
-    def _apply(self, scene: Scene, results: dict[str, Trajectory], key: tuple[object, ...]) -> None:
-        self._warm.add(key)
+    def _apply(self, scene: Scene, results: dict[str, Trajectory]) -> None:
         self.results = results
         if self.batch_view is not None and self.batch_view not in self.stochastic_labels():
             self.set_batch_view(None)

@@ -85,7 +85,8 @@ def run_export(
         return not progress.wasCanceled()
 
     try:
-        frames = render(scene, path, size, fps, seconds, None, step, report, dark=dark)
+        # The save dialog asked before replacing a file; anything but a file is still refused.
+        frames = render(scene, path, size, fps, seconds, None, step, report, dark=dark, force=True)
     except ExportError as exc:
         return False, ("" if "cancelled" in str(exc) else str(exc))
     finally:

@@ -425,6 +425,9 @@ class MainWindow(QMainWindow):
             write_trajectories(target, self.controller.results, force=target == Path(path))
         except UserError as exc:
             self.show_error(str(exc))
+            return
+        rows = sum(p.steps + 1 for p in self.controller.results.values())
+        self.notify(f"Wrote {target.name} ({rows:,} rows)")
 
     # --- looks ---------------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from gdviz.core.optimizers import CONVENTIONS, GRADIENT_NOISE, RULES
 from gdviz.core.problems import PROBLEMS
-from gdviz.core.scene import MAX_STEPS, OptimizerEntry
+from gdviz.core.scene import MAX_LABEL, MAX_STEPS, OptimizerEntry
 from gdviz.core.specs import ParamSpec
 from gdviz.core.status import classify
 from gdviz.ui.controller import SPEEDS, Controller
@@ -184,6 +184,7 @@ class OptimizerRow(QFrame):
         self.color_button.setToolTip("Change colour")
         self.color_button.clicked.connect(self._pick_color)
         self.name_edit = QLineEdit()
+        self.name_edit.setMaxLength(MAX_LABEL)  # the loader's limit: what is typed reopens
         self.name_edit.setToolTip(f"{rule.title}: {rule.maths}")
         self.name_edit.editingFinished.connect(self._rename)
         rule_tag = QLabel(rule.title)
@@ -348,6 +349,11 @@ class OptimizerPanel(QWidget):
         self.rebuild()
 
     def rebuild(self) -> None:
+        full = not self.controller.scene.can_add_entry()
+        self.add_button.setEnabled(not full)
+        self.add_button.setToolTip(
+            "A scene holds at most 32 optimizers: remove one first" if full else ""
+        )
         holder = QWidget()
         box = QVBoxLayout(holder)
         box.setContentsMargins(0, 0, 0, 0)

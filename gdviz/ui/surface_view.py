@@ -9,6 +9,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 
 from gdviz.core import surface
 from gdviz.core.problems import Rect
+from gdviz.core.scene import MAX_COORD
 from gdviz.core.surface import loss_and_grad_at
 from gdviz.ui.controller import Controller
 from gdviz.ui.items import (
@@ -51,6 +52,15 @@ class SurfaceView(pg.PlotWidget):
         self.plot.hideButtons()
         self.vb = self.plot.getViewBox()
         self.vb.setDefaultPadding(0.0)
+        # Zoom and pan stay inside the box every door allows (a saved view must reopen).
+        self.vb.setLimits(
+            xMin=-MAX_COORD,
+            xMax=MAX_COORD,
+            yMin=-MAX_COORD,
+            yMax=MAX_COORD,
+            minXRange=1e-6,
+            minYRange=1e-6,
+        )
 
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-10)
@@ -97,6 +107,7 @@ class SurfaceView(pg.PlotWidget):
         # Trails are thinned to the pixel size: a zoom needs them thinned afresh.
         self.vb.sigRangeChanged.connect(lambda *_: self.update_paths())
         self.vb.sigResized.connect(lambda *_: self._surface_timer.start())
+        self.vb.sigResized.connect(lambda *_: self.update_paths())  # a pixel is another size
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
@@ -106,10 +117,11 @@ class SurfaceView(pg.PlotWidget):
         controller.results_changed.connect(self.batch_overlay.update)
         controller.entries_changed.connect(self.rebuild)
         controller.scene_changed.connect(self._on_scene_changed)
+        controller.problem_changed.connect(self._on_problem_changed)
+        controller.scene_replaced.connect(self.fit_view)  # a scene opens on its own view
         controller.start_changed.connect(self._sync_handles)
         controller.results_changed.connect(self.update_paths)
         controller.step_changed.connect(lambda _: self.update_paths())
-        self._problem_key: object = None
         self.rebuild()
         self.fit_view()
 
@@ -138,9 +150,7 @@ class SurfaceView(pg.PlotWidget):
         self.image.setLookupTable(lut)
         self.colorbar.setColorMap(pg.ColorMap(np.linspace(0, 1, len(lut)), lut))
         self.contours.setPen(pg.mkPen(QColor(*theme.contour_color), width=1.2))
-        for handle in list(self.handles.values()):
-            self.plot.removeItem(handle)
-        self.handles.clear()
+        # Handles are restyled in place (not made anew): one may be under the pointer mid-drag.
         self.rebuild()
         self.refresh_surface()
 
@@ -167,18 +177,14 @@ class SurfaceView(pg.PlotWidget):
         self._label_axes()
         self.update_paths()
 
+    def _on_problem_changed(self) -> None:
+        """New problem parameters: minima, axis names, and the surface (debounced: a spin box
+        being held sends many values)."""
+        self._draw_minima()
+        self._label_axes()
+        self._surface_timer.start()
+
     def _on_scene_changed(self) -> None:
-        scene = self.controller.scene
-        key = (scene.problem, tuple(sorted(scene.problem_params.items())))
-        if key != self._problem_key:
-            first = self._problem_key is None or key[0] != self._problem_key[0]  # type: ignore[index]
-            self._problem_key = key
-            self._draw_minima()
-            self._label_axes()
-            if first:
-                self.fit_view()
-            else:
-                self.refresh_surface()
         # Colours can change without new entries: restyle in place.
         colors = self.controller.colors(self.theme)
         for label, trail in self.trails.items():
@@ -238,8 +244,11 @@ class SurfaceView(pg.PlotWidget):
                     handle.blockSignals(True)
                     handle.setPos(QPointF(*pos))
                     handle.blockSignals(False)
-                handle.pen = pg.mkPen(color, width=3)
-                handle.currentPen = handle.pen
+                handle.setPen(pg.mkPen(color, width=3))
+                handle.setHoverPen(pg.mkPen(color, width=5))
+                if handle.scale != self.theme.handle_size:
+                    handle.scale = self.theme.handle_size
+                    handle.setSymbol("o")  # the symbol's path is rebuilt at the new size
                 handle.update()
 
     # --- drawing --------------------------------------------------------------------------------
@@ -248,6 +257,7 @@ class SurfaceView(pg.PlotWidget):
         """Show the scene's view rectangle (or the problem's default)."""
         (x0, x1), (y0, y1) = self.controller.scene.view_rect()
         self.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
+        self._surface_timer.stop()
         self.refresh_surface()
 
     def visible_rect(self) -> Rect:
@@ -358,11 +368,15 @@ class SurfaceView(pg.PlotWidget):
         self._dragging = True
         try:
             if key is None:
-                self.controller.set_start(xy)
+                where = self.controller.set_start(xy)
             else:
-                self.controller.set_entry_start(key, xy)
+                where = self.controller.set_entry_start(key, xy)
         finally:
             self._dragging = False
+        if where != xy:  # past the ±1e4 box (or refused): the handle stops where the start is
+            handle.blockSignals(True)
+            handle.setPos(QPointF(*where))
+            handle.blockSignals(False)
 
     def _on_mouse_clicked(self, event) -> None:  # noqa: ANN001 (pyqtgraph's MouseClickEvent)
         if event.button() != Qt.MouseButton.LeftButton or event.double():
