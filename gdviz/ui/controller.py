@@ -38,6 +38,8 @@ class Controller(QObject):
       scene_changed: a value of the scene other than a start changed (controls refresh).
       start_changed: only a start point moved (a drag: nothing but the handles to restyle).
       problem_changed: the problem or its parameters changed (surfaces, minima, axis names).
+      drag_started / drag_finished: a start handle is being dragged / was released (secondary
+        views follow at a lower rate meanwhile, and exactly on release).
       scene_replaced: a whole new scene was opened (views show its own view rectangle).
       results_changed: new trajectories are in ``results``.
       step_changed(int): the playback step moved.
@@ -50,6 +52,8 @@ class Controller(QObject):
     scene_changed = Signal()
     start_changed = Signal()
     problem_changed = Signal()
+    drag_started = Signal()
+    drag_finished = Signal()
     scene_replaced = Signal()
     results_changed = Signal()
     step_changed = Signal(int)
@@ -68,6 +72,7 @@ class Controller(QObject):
         self.speed = 1.0
         self.playing = False
         self.batch_view: str | None = None  # the entry whose mini-batch surface is drawn
+        self.dragging = False  # a start handle is under the pointer
         self._background = background
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gdviz-compile")
         self._inflight = False
@@ -90,6 +95,16 @@ class Controller(QObject):
     @property
     def separate_starts(self) -> bool:
         return any(e.start is not None for e in self.scene.optimizers)
+
+    def begin_drag(self) -> None:
+        if not self.dragging:
+            self.dragging = True
+            self.drag_started.emit()
+
+    def end_drag(self) -> None:
+        if self.dragging:
+            self.dragging = False
+            self.drag_finished.emit()
 
     @property
     def busy(self) -> bool:

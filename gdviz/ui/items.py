@@ -149,6 +149,12 @@ class Trail:
             self.halo.setData(xy[:, 0], xy[:, 1])
         self.line.setData(xy[:, 0], xy[:, 1])
 
+    def set_antialias(self, on: bool) -> None:
+        for item in (self.ghost, self.halo, self.line):
+            if item.opts.get("antialias") != on:
+                item.opts["antialias"] = on  # PlotCurveItem reads it on every paint
+                item.update()
+
     def set_visible(self, visible: bool) -> None:
         self.halo.setVisible(visible and self._halo_wanted)
         self.line.setVisible(visible)

@@ -38,7 +38,7 @@ from gdviz.core.scene import MAX_LABEL, MAX_STEPS, OptimizerEntry
 from gdviz.core.specs import ParamSpec
 from gdviz.core.status import classify
 from gdviz.ui.controller import SPEEDS, Controller
-from gdviz.ui.rate import Throttle
+from gdviz.ui.rate import Throttle, follow_drags
 from gdviz.ui.theme import LIGHT, Theme
 
 SYMBOLS = {
@@ -344,6 +344,7 @@ class OptimizerPanel(QWidget):
         controller.entries_changed.connect(self.rebuild)
         controller.scene_changed.connect(self.refresh)
         self.throttle = Throttle(self.refresh_status, parent=self)
+        follow_drags(self.throttle, controller)
         controller.results_changed.connect(self.throttle)
         controller.step_changed.connect(lambda _: self.throttle())
         self.rebuild()

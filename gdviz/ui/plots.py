@@ -12,7 +12,7 @@ from PySide6.QtGui import QFont
 from gdviz.core.surface import predictions
 from gdviz.ui.controller import Controller
 from gdviz.ui.items import cache_axes, cache_static, set_pen_color
-from gdviz.ui.rate import Throttle
+from gdviz.ui.rate import Throttle, follow_drags
 from gdviz.ui.theme import LIGHT, Theme
 
 
@@ -193,11 +193,13 @@ class LossPlot(pg.PlotWidget):
         self.blowups.setZValue(21)
         self.plot.addItem(self.blowups, ignoreBounds=True)
         self.curves: dict[str, pg.PlotCurveItem] = {}
+        self._brushes: dict[str, object] = {}
         self.scale: Scale | None = None
         self._layout_changed = True
         controller.entries_changed.connect(self.rebuild)
         controller.scene_changed.connect(self._restyle)
         self.throttle = Throttle(self.update_curves, parent=self)
+        follow_drags(self.throttle, controller)
         controller.results_changed.connect(self.throttle)
         controller.step_changed.connect(self.update_cursor)
         self.rebuild()
@@ -312,6 +314,13 @@ class LossPlot(pg.PlotWidget):
             )
         self.blowups.setData(spots)
 
+    def _brush(self, color: str):  # noqa: ANN202
+        """One brush per colour: the scatter's symbol atlas is keyed by the brush object."""
+        brush = self._brushes.get(color)
+        if brush is None:
+            brush = self._brushes[color] = pg.mkBrush(color)
+        return brush
+
     def update_cursor(self, step: int) -> None:
         self.cursor.setValue(step)
         colors = self.controller.colors(self.theme)
@@ -324,7 +333,7 @@ class LossPlot(pg.PlotWidget):
             if path.diverged_at is not None and k >= path.diverged_at:
                 continue  # its curve has ended; the cross marks it
             spots.append((k, float(self.transform(np.array(path.loss[k])))))
-            brushes.append(pg.mkBrush(colors[entry.label]))
+            brushes.append(self._brush(colors[entry.label]))
         if spots:
             self.heads.setData(
                 pos=np.array(spots),
@@ -360,6 +369,7 @@ class DataView(pg.PlotWidget):
         controller.entries_changed.connect(self.rebuild)
         controller.scene_changed.connect(self._on_scene_changed)
         self.throttle = Throttle(self.update_lines, parent=self)
+        follow_drags(self.throttle, controller)
         controller.results_changed.connect(self.throttle)
         controller.step_changed.connect(lambda _: self.update_lines())
         self._data_id: int | None = None

