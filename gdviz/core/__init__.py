@@ -8,8 +8,10 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
+from gdviz.core import networks  # noqa: E402, F401  (registers the toy networks)
 from gdviz.core.optimizers import RULES, Rule  # noqa: E402
-from gdviz.core.problems import PROBLEMS, Minimum, Problem, make_problem  # noqa: E402
+from gdviz.core.problems import Minimum, Problem, make_problem  # noqa: E402
+from gdviz.core.registry import PROBLEMS  # noqa: E402
 from gdviz.core.scene import (  # noqa: E402
     OptimizerEntry,
     Scene,

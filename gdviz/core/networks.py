@@ -2,7 +2,8 @@
 
 No random or PCA projection of a bigger weight space: the two axes are the weights being trained,
 everything else is fixed. Their minima have no closed form, so they are found numerically
-(:mod:`gdviz.core.minima`) when the problem is built, and labelled global or local.
+(:mod:`gdviz.core.minima`) when the problem is built, and labelled global or local. They are
+registered in :mod:`gdviz.core.registry` at the end of this module.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import numpy as np
 
 from gdviz.core.minima import find_minima
 from gdviz.core.problems import Minimum, Problem, Rect
+from gdviz.core.registry import ProblemSpec, register
+from gdviz.core.specs import ParamSpec
 from gdviz.core.types import Batch, Consts, NDArray, Params
 
 # --- one sigmoid neuron: y = sigmoid(w x + b) -----------------------------------------------------
@@ -157,3 +160,48 @@ def make_tiny_mlp(n: int, noise: float, data_seed: int) -> Problem:
         ((-4.0, 4.0), (-4.0, 4.0)),
         ((-4.0, 4.0), (-4.0, 4.0)),
     )
+
+
+# --- the registry ---------------------------------------------------------------------------------
+
+
+def _spec(name: str, summary: str, build, n: int, noise: float, seed: int) -> ProblemSpec:  # noqa: ANN001
+    return ProblemSpec(
+        name,
+        summary,
+        (
+            ParamSpec("n", n, 2, 2000, integer=True, doc="number of data points"),
+            ParamSpec("noise", noise, 0.0, 2.0, doc="std of the noise on y"),
+            ParamSpec("data_seed", seed, 0, 2**31 - 1, integer=True, doc="seed of the dataset"),
+        ),
+        build,
+        has_data=True,
+    )
+
+
+register(
+    _spec(
+        "neuron",
+        "one sigmoid neuron σ(w·x + b): plateaus where it saturates",
+        make_neuron,
+        40,
+        0.05,
+        0,
+    ),
+    _spec(
+        "tanh_unit",
+        "v·tanh(w·x): two mirror-image minima and a saddle at 0",
+        make_tanh_unit,
+        40,
+        0.1,
+        0,
+    ),
+    _spec(
+        "tiny_mlp",
+        "two weights of a 1-2-1 tanh net: a local minimum that is not global",
+        make_tiny_mlp,
+        30,
+        0.05,
+        42,
+    ),
+)

@@ -1,5 +1,9 @@
 """Loss surfaces over two parameters: analytic test functions and data-fitting problems.
 
+This module defines :class:`Problem` and :func:`make_problem` and registers the analytic functions
+and linear regression in :mod:`gdviz.core.registry`; :mod:`gdviz.core.networks` registers the toy
+networks there. ``PROBLEMS`` and ``ProblemSpec`` are re-exported from the registry.
+
 A :class:`Problem` is plain data around a pure, module-level loss function
 ``loss(params, consts, batch)``. Data problems carry a dataset ``(x, y)`` whose rows make the
 mini-batches; analytic functions take the empty batch ``()``. The loss function object keys the
@@ -10,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -18,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gdviz.core.registry import PROBLEMS, ProblemSpec, register
 from gdviz.core.specs import ParamSpec
 from gdviz.core.types import Batch, Consts, LossFn, NDArray, Params, PredictFn
 
@@ -256,108 +261,50 @@ def _linear_regression(
     )
 
 
-@dataclass(frozen=True)
-class ProblemSpec:
-    """A registry entry: how to build a problem and which parameters it takes."""
-
-    name: str
-    summary: str
-    params: tuple[ParamSpec, ...]
-    build: Callable[..., Problem]
-    has_data: bool = False
-
-    def param(self, name: str) -> ParamSpec | None:
-        return next((p for p in self.params if p.name == name), None)
-
-
-PROBLEMS: dict[str, ProblemSpec] = {
-    spec.name: spec
-    for spec in (
-        ProblemSpec(
-            "quadratic",
-            "bowl ½(u² + κ v²), axes turned by `angle` degrees",
-            (
-                ParamSpec("condition", 10.0, 1.0, 1000.0, scale="log", doc="condition number κ"),
-                ParamSpec("angle", 0.0, -90.0, 90.0, doc="rotation of the axes, degrees"),
-            ),
-            _quadratic,
-        ),
-        ProblemSpec(
-            "valley",
-            "long narrow valley with a gentle floor",
-            (
-                ParamSpec("steepness", 10.0, 1.0, 200.0, scale="log", doc="stiffness of the walls"),
-                ParamSpec("floor_min", 3.0, -5.0, 5.0, doc="where the floor is lowest"),
-            ),
-            _valley,
-        ),
-        ProblemSpec(
-            "rosenbrock",
-            "(a − x)² + b (y − x²)²",
-            (
-                ParamSpec("a", 1.0, -2.0, 2.0),
-                ParamSpec("b", 100.0, 0.0, 1000.0),
-            ),
-            _rosenbrock,
-        ),
-        ProblemSpec("beale", "Beale's function, minimum at (3, 0.5)", (), _beale),
-        ProblemSpec("himmelblau", "four minima of equal depth", (), _himmelblau),
-        ProblemSpec("saddle", "x² − y²: a saddle point at the origin", (), _saddle),
-        ProblemSpec(
-            "linear_regression",
-            "mean squared error of y = m x + b on synthetic data",
-            (
-                ParamSpec("n", 100, 2, 10_000, integer=True, doc="number of data points"),
-                ParamSpec("noise", 0.5, 0.0, 10.0, doc="std of the noise on y"),
-                ParamSpec("true_m", 2.0, -10.0, 10.0, doc="slope the data come from"),
-                ParamSpec("true_b", 1.0, -10.0, 10.0, doc="intercept the data come from"),
-                ParamSpec("data_seed", 0, 0, 2**31 - 1, integer=True, doc="seed of the dataset"),
-            ),
-            _linear_regression,
-            has_data=True,
-        ),
-    )
-}
-
-
-def _network_spec(name: str, summary: str, n: int, noise: float, seed: int) -> ProblemSpec:
-    from gdviz.core import networks  # networks import this module for Problem and Minimum
-
-    build = {
-        "neuron": networks.make_neuron,
-        "tanh_unit": networks.make_tanh_unit,
-        "tiny_mlp": networks.make_tiny_mlp,
-    }[name]
-    return ProblemSpec(
-        name,
-        summary,
+register(
+    ProblemSpec(
+        "quadratic",
+        "bowl ½(u² + κ v²), axes turned by `angle` degrees",
         (
-            ParamSpec("n", n, 2, 2000, integer=True, doc="number of data points"),
-            ParamSpec("noise", noise, 0.0, 2.0, doc="std of the noise on y"),
-            ParamSpec("data_seed", seed, 0, 2**31 - 1, integer=True, doc="seed of the dataset"),
+            ParamSpec("condition", 10.0, 1.0, 1000.0, scale="log", doc="condition number κ"),
+            ParamSpec("angle", 0.0, -90.0, 90.0, doc="rotation of the axes, degrees"),
         ),
-        build,
+        _quadratic,
+    ),
+    ProblemSpec(
+        "valley",
+        "long narrow valley with a gentle floor",
+        (
+            ParamSpec("steepness", 10.0, 1.0, 200.0, scale="log", doc="stiffness of the walls"),
+            ParamSpec("floor_min", 3.0, -5.0, 5.0, doc="where the floor is lowest"),
+        ),
+        _valley,
+    ),
+    ProblemSpec(
+        "rosenbrock",
+        "(a − x)² + b (y − x²)²",
+        (
+            ParamSpec("a", 1.0, -2.0, 2.0),
+            ParamSpec("b", 100.0, 0.0, 1000.0),
+        ),
+        _rosenbrock,
+    ),
+    ProblemSpec("beale", "Beale's function, minimum at (3, 0.5)", (), _beale),
+    ProblemSpec("himmelblau", "four minima of equal depth", (), _himmelblau),
+    ProblemSpec("saddle", "x² − y²: a saddle point at the origin", (), _saddle),
+    ProblemSpec(
+        "linear_regression",
+        "mean squared error of y = m x + b on synthetic data",
+        (
+            ParamSpec("n", 100, 2, 10_000, integer=True, doc="number of data points"),
+            ParamSpec("noise", 0.5, 0.0, 10.0, doc="std of the noise on y"),
+            ParamSpec("true_m", 2.0, -10.0, 10.0, doc="slope the data come from"),
+            ParamSpec("true_b", 1.0, -10.0, 10.0, doc="intercept the data come from"),
+            ParamSpec("data_seed", 0, 0, 2**31 - 1, integer=True, doc="seed of the dataset"),
+        ),
+        _linear_regression,
         has_data=True,
-    )
-
-
-PROBLEMS.update(
-    (spec.name, spec)
-    for spec in (
-        _network_spec(
-            "neuron", "one sigmoid neuron σ(w·x + b): plateaus where it saturates", 40, 0.05, 0
-        ),
-        _network_spec(
-            "tanh_unit", "v·tanh(w·x): two mirror-image minima and a saddle at 0", 40, 0.1, 0
-        ),
-        _network_spec(
-            "tiny_mlp",
-            "two weights of a 1-2-1 tanh net: a local minimum that is not global",
-            30,
-            0.05,
-            42,
-        ),
-    )
+    ),
 )
 
 
