@@ -245,8 +245,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
     scene = load_scene(args.scene)
     if args.view == "2d" or not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from gdviz.export.frames import render
     from gdviz.ui.app import _application
+    from gdviz.ui.recording import render
 
     _say(f"rendering {args.output} at {size[0]}x{size[1]}…")
     _application()

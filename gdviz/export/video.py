@@ -16,10 +16,14 @@ import numpy as np
 from gdviz.export.files import ExportError, OutputError, atomic_write
 from gdviz.export.files import check_output as check_file
 
-__all__ = ["FORMATS", "ExportError", "check_output", "write_video"]
+__all__ = ["FORMATS", "HOLD_SECONDS", "ExportError", "check_output", "frame_steps", "write_video"]
 
 FORMATS = (".mp4", ".gif", ".png", ".jpg", ".jpeg")
 """What ``gdviz render`` writes: a video, or one still frame."""
+
+HOLD_SECONDS = 1.0
+"""The last frame is held this long, so a looping video pauses on the result. The hold is part of
+the video's length (``--seconds``), and takes at most a third of it."""
 
 # One palette for the whole GIF, built from every frame, and ordered dithering: small files, no
 # flicker between frames.
@@ -34,6 +38,27 @@ def check_output(path: Path, *, force: bool = False) -> str:
         existing file without ``force``.
     """
     return check_file(path, FORMATS, force=force)
+
+
+def frame_steps(
+    total: int, fps: float, seconds: float | None, steps_per_second: float
+) -> list[int]:
+    """The step shown by each frame: evenly through ``total`` steps, then a held last frame.
+
+    ``seconds`` is the whole length of the video, hold included: ``round(seconds * fps)`` frames
+    (at least 2), of which the last ``min(HOLD_SECONDS * fps, a third)`` repeat step ``total``.
+    The default length (``seconds=None``) plays ``steps_per_second`` steps a second (the
+    window's 1x speed, when the window or ``gdviz render`` records), then holds.
+    """
+    hold_default = round(HOLD_SECONDS * fps)
+    if seconds is None:
+        count = max(2, round(total / steps_per_second * fps)) + hold_default
+    else:
+        count = max(2, round(seconds * fps))
+    hold = min(hold_default, count // 3)
+    moving = count - hold
+    steps = [round(i * total / (moving - 1)) for i in range(moving)]
+    return steps + [total] * hold
 
 
 def write_video(

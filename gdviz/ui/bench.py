@@ -113,7 +113,7 @@ def render_figures(scene: Scene) -> dict[str, Any]:
     """A 4 s 1080p MP4 of ``scene``: the steady frame rate and the whole command's time."""
     from pathlib import Path
 
-    from gdviz.export.frames import render
+    from gdviz.ui.recording import render
 
     stamps: list[float] = []
 

@@ -71,8 +71,8 @@ def run_export(
       ``(True, "Wrote …")`` when the file is written, ``(False, "")`` when cancelled, and
       ``(False, message)`` when it could not be written.
     """
-    from gdviz.export.frames import render
     from gdviz.export.video import ExportError
+    from gdviz.ui.recording import render
 
     progress = QProgressDialog("Rendering frames…", "Cancel", 0, 100, parent)
     progress.setWindowTitle("Export")

@@ -80,8 +80,8 @@ def test_bad_paths_fail_cleanly(tmp_path: Path, out: str) -> None:
 
 def test_a_cancelled_export_leaves_nothing(tmp_path: Path, qapp) -> None:  # noqa: ANN001
     from gdviz.core import parse_scene
-    from gdviz.export.frames import render as render_scene
     from gdviz.export.video import ExportError
+    from gdviz.ui.recording import render as render_scene
 
     calls = []
 
@@ -116,9 +116,10 @@ def test_a_cancelled_export_leaves_nothing(tmp_path: Path, qapp) -> None:  # noq
 def test_frame_steps_make_the_whole_length_asked_for(
     total: int, fps: float, seconds: float | None, frames: int, hold: int
 ) -> None:
-    from gdviz.export.frames import frame_steps
+    from gdviz.export.video import frame_steps
+    from gdviz.ui.controller import BASE_STEPS_PER_SECOND
 
-    steps = frame_steps(total, fps, seconds)
+    steps = frame_steps(total, fps, seconds, BASE_STEPS_PER_SECOND)
     assert len(steps) == frames
     assert steps[0] == 0 and steps[-hold - 1 :] == [total] * (hold + 1)
     assert steps[-hold - 2] < total

@@ -133,8 +133,8 @@ def test_a_diverged_optimizer_does_not_flatten_the_others(window) -> None:  # no
 
 @pytest.mark.parametrize("size", [(640, 360), (1280, 720)])
 def test_in_a_recording_no_path_lies_under_the_key_or_the_title(size) -> None:  # noqa: ANN001
-    from gdviz.export.frames import LectureView, video_theme
     from gdviz.ui.app import _application
+    from gdviz.ui.recording import LectureView, video_theme
 
     _application()
     scene = load_scene("local-minimum")

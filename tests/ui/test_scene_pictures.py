@@ -25,7 +25,7 @@ def app():  # noqa: ANN201
 
 
 def _lecture(name: str):  # noqa: ANN202
-    from gdviz.export.frames import LectureView, video_theme
+    from gdviz.ui.recording import LectureView, video_theme
 
     scene = load_scene(name)
     lecture = LectureView(scene, video_theme(SIZE[1]))

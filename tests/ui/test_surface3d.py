@@ -33,7 +33,7 @@ CHECK = textwrap.dedent(
     from gdviz.ui.controller import Controller
     from gdviz.ui.overlays import OverlaySet
     from gdviz.ui.surface3d import GRID, Surface3DView
-    from gdviz.export.frames import qimage_to_array
+    from gdviz.ui.recording import qimage_to_array
     from gdviz.ui.theme import DARK, LIGHT
 
     app = _application()
@@ -227,7 +227,7 @@ def test_3d_render_command_exits_cleanly_under_xvfb(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     from PySide6.QtGui import QImage
 
-    from gdviz.export.frames import qimage_to_array
+    from gdviz.ui.recording import qimage_to_array
 
     image = qimage_to_array(QImage(str(out)))
     assert image.shape == (360, 640, 3)

@@ -1,8 +1,10 @@
-"""Rendering the views into images without a screen: screenshots and video frames.
+"""Recording a lecture video is a view: the views laid out for a frame, grabbed without a screen.
 
 A :class:`LectureView` is what a recording shows: the scene's title, the surface with a legend
 naming each optimizer's key hyperparameters, the loss plot, and a step counter, all burned in.
-It is rendered offscreen with ``QWidget.grab``; the same scene gives the same frames.
+It is rendered offscreen with ``QWidget.grab``; the same scene gives the same frames. The frames
+go to the Qt-free writers of :mod:`gdviz.export` (MP4/GIF through imageio-ffmpeg); stills are
+encoded by Qt here.
 """
 
 from __future__ import annotations
@@ -24,17 +26,13 @@ from PySide6.QtWidgets import (
 
 from gdviz.core import Scene
 from gdviz.export.files import IMAGE_FORMATS, ExportError, OutputError, atomic_write
-from gdviz.export.video import check_output, write_video
+from gdviz.export.video import check_output, frame_steps, write_video
 from gdviz.ui.controller import BASE_STEPS_PER_SECOND, Controller
 from gdviz.ui.legend import LegendStrip
 from gdviz.ui.plots import LossPlot
 from gdviz.ui.surface3d import Surface3DView
 from gdviz.ui.surface_view import SurfaceView
 from gdviz.ui.theme import DARK, LIGHT, Theme
-
-HOLD_SECONDS = 1.0
-"""The last frame is held this long, so a looping video pauses on the result. The hold is part of
-the video's length (``--seconds``), and takes at most a third of it."""
 
 Progress = Callable[[int, int], bool]
 """``progress(done, total)``; returning False cancels."""
@@ -127,24 +125,6 @@ def video_theme(height: int, dark: bool = False) -> Theme:
     return (DARK if dark else LIGHT).scaled("video", max(0.6, height / 800))
 
 
-def frame_steps(total: int, fps: float, seconds: float | None) -> list[int]:
-    """The step shown by each frame: evenly through ``total`` steps, then a held last frame.
-
-    ``seconds`` is the whole length of the video, hold included: ``round(seconds * fps)`` frames
-    (at least 2), of which the last ``min(HOLD_SECONDS * fps, a third)`` repeat step ``total``.
-    The default length plays the steps at the window's 1x speed (30 steps a second), then holds.
-    """
-    hold_default = round(HOLD_SECONDS * fps)
-    if seconds is None:
-        count = max(2, round(total / BASE_STEPS_PER_SECOND * fps)) + hold_default
-    else:
-        count = max(2, round(seconds * fps))
-    hold = min(hold_default, count // 3)
-    moving = count - hold
-    steps = [round(i * total / (moving - 1)) for i in range(moving)]
-    return steps + [total] * hold
-
-
 def _check_steps(scene: Scene, suffix: str, steps: int | None, step: int | None) -> int:
     """The last step a render shows, after refusing (not clamping) out-of-range requests."""
     if steps is not None and not 1 <= steps <= scene.steps:
@@ -180,7 +160,8 @@ def render(
     """Render ``scene`` to ``path`` (.mp4, .gif, .png or .jpg); returns the number of frames.
 
     Args:
-      seconds: the whole length of a video, the held last frame included (see ``frame_steps``).
+      seconds: the whole length of a video, the held last frame included (see
+        :func:`gdviz.export.video.frame_steps`); default: the steps at the window's 1x speed.
       steps: show only the first ``steps`` steps (default: all); 1 to the scene's steps.
       step: for a still image, the step to show (default: the last); 0 to the scene's steps.
       progress: called after each frame; returning False cancels (nothing is left behind).
@@ -215,7 +196,7 @@ def render(
             if progress is not None:
                 progress(1, 1)
             return 1
-        schedule = frame_steps(total, fps, seconds)
+        schedule = frame_steps(total, fps, seconds, BASE_STEPS_PER_SECOND)
 
         def frames() -> Iterator[np.ndarray]:
             for i, k in enumerate(schedule):
