@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from gdviz.core import reference
 from gdviz.core.problems import Problem
 from gdviz.core.scene import Scene
 
@@ -49,50 +50,27 @@ def _drag_starts(scene: Scene, count: int) -> list[tuple[float, float]]:
 def numpy_loops(scene: Scene, problem: Problem) -> None:
     """The default scene's work as plain numpy loops: the baseline jit + scan is measured against.
 
-    Linear regression only (the default scene): the MSE gradient is written out by hand, each rule
-    in its optax form. Numbers are not checked here; tests/core/reference.py does that.
+    Linear regression only (the default scene): every entry runs through the plain-loop form of its
+    rule (:mod:`gdviz.core.reference`, the tests' oracle) on the hand-written MSE gradient, with
+    its mini-batch schedule, and the full-batch loss is taken at every point, as simulate does.
     """
     assert problem.x is not None and problem.y is not None
     from gdviz.core.simulate import batch_schedule
 
     x, y, n = problem.x, problem.y, problem.n
     for e in scene.optimizers:
-        h = e.resolved_hyperparams(scene.convention)
-        lr = h["learning_rate"]
-        p = np.array(scene.start_of(e), dtype=np.float64)
-        m = np.zeros(2)
-        v = np.zeros(2) + (h.get("initial_accumulator_value", 0.0) if e.rule == "adagrad" else 0.0)
-        d = np.zeros(2)
         batches = None
         if e.batch_size is not None and e.batch_size < n:
             batches = np.asarray(batch_schedule(n, e.batch_size, scene.steps, scene.seed))
-        losses = [float(np.mean((p[0] * x + p[1] - y) ** 2))]
-        for k in range(scene.steps):
-            bx, by = (x, y) if batches is None else (x[batches[k]], y[batches[k]])
-            r = p[0] * bx + p[1] - by
-            g = np.array([2 * np.mean(r * bx), 2 * np.mean(r)])
-            if e.rule == "sgd":
-                u = -lr * g
-            elif e.rule in ("momentum", "nesterov"):
-                m = g + h["momentum"] * m
-                u = -lr * (g + h["momentum"] * m if e.rule == "nesterov" else m)
-            elif e.rule == "adagrad":
-                v = v + g * g
-                u = -lr * g / np.sqrt(v + h["eps"])
-            elif e.rule == "adadelta":
-                v = h["rho"] * v + (1 - h["rho"]) * g * g
-                u = -lr * np.sqrt(d + h["eps"]) / np.sqrt(v + h["eps"]) * g
-                d = h["rho"] * d + (1 - h["rho"]) * u * u / lr**2
-            elif e.rule == "rmsprop":
-                v = h["decay"] * v + (1 - h["decay"]) * g * g
-                u = -lr * g / np.sqrt(v + h["eps"])
-            else:  # adam
-                m = h["b1"] * m + (1 - h["b1"]) * g
-                v = h["b2"] * v + (1 - h["b2"]) * g * g
-                mh, vh = m / (1 - h["b1"] ** (k + 1)), v / (1 - h["b2"] ** (k + 1))
-                u = -lr * mh / (np.sqrt(vh) + h["eps"])
-            p = p + u
-            losses.append(float(np.mean((p[0] * x + p[1] - y) ** 2)))
+        points = reference.run(
+            e.rule,
+            scene.convention,
+            reference.mse_grad(x, y, batches),
+            scene.start_of(e),
+            scene.steps,
+            **e.resolved_hyperparams(scene.convention),
+        )
+        [reference.mse(p, x, y) for p in points]
 
 
 class BenchError(Exception):

@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gdviz.core.teaching import EQUATIONS, STAGES, stage_captions
+from gdviz.core.optimizers import RULES
+from gdviz.core.teaching import STAGES, stage_captions
 from gdviz.ui.controller import Controller
 from gdviz.ui.overlays import OverlaySet, head_parts
 from gdviz.ui.rate import Throttle
@@ -126,7 +127,8 @@ class EquationPanel(QWidget):
             if not entry.visible:
                 continue
             color = colors[entry.label]
-            lines = "<br>".join(html.escape(line) for line in EQUATIONS[(entry.rule, convention)])
+            equations = RULES[entry.rule].equations[convention]
+            lines = "<br>".join(html.escape(line) for line in equations)
             numbers = by_label.get(entry.label, {})
             table = "".join(
                 f"<tr><td>{html.escape(k)}</td><td>&nbsp;{html.escape(v)}</td></tr>"

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gdviz.core.teaching import ADAPTIVE, StepParts, step_parts
+from gdviz.core.teaching import StepParts, step_parts
 from gdviz.ui.controller import Controller
 
 KINDS = ("gradient", "update", "velocity", "lookahead", "scale")
@@ -109,7 +109,7 @@ def geometry_by_entry(
             out["velocity"][label] = arrow(p.point, p.point + p.velocity, px)
         if "lookahead" in kinds and p.lookahead is not None:
             out["lookahead"][label] = p.lookahead[None, :]
-        if "scale" in kinds and p.rule in ADAPTIVE:
+        if "scale" in kinds and p.adaptive:  # the rule's own flag
             g0 = float(np.hypot(*path.grads[0])) or 1.0
             axes = np.minimum(p.scale * g0, SCALE_CAP * width)
             out["scale"][label] = ellipse(p.point, axes)

@@ -41,17 +41,6 @@ from gdviz.ui.controller import SPEEDS, Controller
 from gdviz.ui.rate import Throttle, follow_drags
 from gdviz.ui.theme import LIGHT, Theme
 
-SYMBOLS = {
-    "learning_rate": "η",
-    "momentum": "μ",
-    "b1": "β₁",
-    "b2": "β₂",
-    "eps": "ε",
-    "rho": "ρ",
-    "decay": "β",
-    "initial_accumulator_value": "s₀",
-}
-
 DARK_STATUS_COLORS = {
     "converging": "#B8BCC4",
     "converged": "#3DDC97",
@@ -185,7 +174,6 @@ class OptimizerRow(QFrame):
         self.color_button.clicked.connect(self._pick_color)
         self.name_edit = QLineEdit()
         self.name_edit.setMaxLength(MAX_LABEL)  # the loader's limit: what is typed reopens
-        self.name_edit.setToolTip(f"{rule.title}: {rule.maths}")
         self.name_edit.editingFinished.connect(self._rename)
         rule_tag = QLabel(rule.title)
         rule_tag.setEnabled(False)  # the palette's muted text, on either theme
@@ -214,7 +202,7 @@ class OptimizerRow(QFrame):
         values = entry.resolved_hyperparams(controller.scene.convention)
         row = 0
         for spec in rule.hyperparams:
-            symbol = QLabel(SYMBOLS.get(spec.name, spec.name))
+            symbol = QLabel(spec.symbol or spec.name)  # the rule's own symbol (η, β₁, ...)
             symbol.setToolTip(spec.name)
             spin = spin_for(spec, values[spec.name])
             spin.sigValueChanging.connect(lambda _, v, n=spec.name: self._set(n, float(v)))
@@ -288,6 +276,8 @@ class OptimizerRow(QFrame):
         scene = self.controller.scene
         entry: OptimizerEntry = scene.entry(self.label)
         values = entry.resolved_hyperparams(scene.convention)
+        rule = RULES[entry.rule]
+        self.name_edit.setToolTip(f"{rule.title}: {rule.summary[scene.convention]}")
         _set_quietly(self.visible_box, lambda: self.visible_box.setChecked(entry.visible))
         sheet = f"background: {self._color()}; border: 2px solid #333; border-radius: 4px;"
         if self.color_button.styleSheet() != sheet:  # restyling costs a re-polish
@@ -329,10 +319,11 @@ class OptimizerPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         self.add_button = QPushButton("Add optimizer")
-        menu = QMenu(self.add_button)
-        for name, rule in RULES.items():
-            menu.addAction(f"{rule.title}  —  {rule.maths}", lambda n=name: controller.add_entry(n))
-        self.add_button.setMenu(menu)
+        self.add_menu = QMenu(self.add_button)
+        # Filled as it opens: every registered rule, its update in the convention in use.
+        self.add_menu.aboutToShow.connect(self.fill_add_menu)
+        self.fill_add_menu()
+        self.add_button.setMenu(self.add_menu)
         layout.addWidget(self.add_button)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
@@ -348,6 +339,16 @@ class OptimizerPanel(QWidget):
         controller.results_changed.connect(self.throttle)
         controller.step_changed.connect(lambda _: self.throttle())
         self.rebuild()
+
+    def fill_add_menu(self) -> None:
+        """One action per registered rule: its title and its update in the scene's convention."""
+        convention = self.controller.scene.convention
+        self.add_menu.clear()
+        for name, rule in RULES.items():
+            self.add_menu.addAction(
+                f"{rule.title}  —  {rule.summary[convention]}",
+                lambda n=name: self.controller.add_entry(n),
+            )
 
     def rebuild(self) -> None:
         full = not self.controller.scene.can_add_entry()

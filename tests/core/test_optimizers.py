@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from gdviz.core import RULES, OptimizerEntry, Scene, make_problem, simulate
+from gdviz.core import reference as ref
 from gdviz.core.optimizers import CONVENTIONS
-from tests.core import reference as ref
 
 STEPS = 100
 
@@ -61,14 +61,7 @@ PROBLEMS = {
 
 def _defaults(rule: str, convention: str) -> dict[str, float]:
     """The library defaults as the reference module states them (not gdviz's table)."""
-    table = ref.TORCH_DEFAULTS if convention == "pytorch" else ref.OPTAX_DEFAULTS
-    common = {
-        "momentum": {"momentum": 0.9},
-        "nesterov": {"momentum": 0.9},
-        "adadelta": {"rho": 0.9, "eps": 1e-6},
-        "adam": {"b1": 0.9, "b2": 0.999, "eps": 1e-8},
-    }
-    return dict(table.get(rule, common.get(rule, {})))
+    return dict(ref.LIBRARY_DEFAULTS[convention][rule])
 
 
 @pytest.mark.parametrize("convention", CONVENTIONS)

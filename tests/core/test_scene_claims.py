@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from gdviz.core import builtin_scene_names, load_scene, simulate
+from gdviz.core import reference as ref
 from gdviz.core.surface import loss_and_grad_at
-from tests.core import reference as ref
 
 EXPECTED = {
     "linear-regression",

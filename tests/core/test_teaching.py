@@ -7,7 +7,7 @@ import pytest
 
 from gdviz.core import RULES, OptimizerEntry, Scene, simulate
 from gdviz.core.optimizers import CONVENTIONS
-from gdviz.core.teaching import EQUATIONS, stage_captions, step_parts
+from gdviz.core.teaching import stage_captions, step_parts
 
 
 def _scene(rule: str, convention: str) -> Scene:
@@ -36,7 +36,7 @@ def test_update_is_minus_scale_times_direction(rule: str, convention: str) -> No
             parts.point + parts.update, path.params[k + 1], rtol=1e-15, atol=1e-15
         )
         assert len(stage_captions(parts)) == 4
-    assert (rule, convention) in EQUATIONS
+    assert RULES[rule].equations[convention] and RULES[rule].summary[convention]
 
 
 def test_adagrad_scale_only_shrinks_and_momentum_velocity_and_lookahead() -> None:
@@ -59,3 +59,19 @@ def test_adam_numbers_are_the_bias_corrected_moments() -> None:
     g = path.grads[0]
     np.testing.assert_allclose(parts.state["m̂"], g, rtol=1e-12)  # (1-b1) g / (1-b1)
     np.testing.assert_allclose(parts.state["ν̂"], g * g, rtol=1e-12)
+
+
+@pytest.mark.parametrize("rule", ["adagrad", "rmsprop"])
+def test_equations_follow_the_convention_where_the_libraries_differ(rule: str) -> None:
+    r = RULES[rule]
+    for texts in (r.summary, {c: " ".join(lines) for c, lines in r.equations.items()}):
+        assert "√(" in texts["optax"] and "+ ε)" in texts["optax"]  # eps inside the root
+        assert "(√" in texts["pytorch"] and "+ ε)" in texts["pytorch"]  # eps outside it
+        assert texts["optax"] != texts["pytorch"]
+
+
+def test_adaptive_flag_and_symbols_come_from_the_rule() -> None:
+    assert {n for n, r in RULES.items() if r.adaptive} >= {"adagrad", "adadelta", "rmsprop", "adam"}
+    assert not RULES["sgd"].adaptive and not RULES["momentum"].adaptive
+    assert [h.symbol for h in RULES["adam"].hyperparams] == ["η", "β₁", "β₂", "ε"]
+    assert all(h.symbol for r in RULES.values() for h in r.hyperparams)
