@@ -334,8 +334,9 @@ class OptimizerPanel(QWidget):
         self.theme = LIGHT
         controller.entries_changed.connect(self.rebuild)
         controller.scene_changed.connect(self.refresh)
-        self.throttle = Throttle(self.refresh_status, parent=self)
-        follow_drags(self.throttle, controller)
+        # Status words change rarely and each refresh repaints every row: 4 Hz is plenty.
+        self.throttle = Throttle(self.refresh_status, interval_ms=250, parent=self)
+        follow_drags(self.throttle, controller, interval_ms=250)
         controller.results_changed.connect(self.throttle)
         controller.step_changed.connect(lambda _: self.throttle())
         self.rebuild()
@@ -571,9 +572,12 @@ class PlaybackBar(QWidget):
         self._paint_icons()
 
     def refresh(self, step: int) -> None:
+        # Only what changed: each set value repaints its widget, once per playback frame.
         steps = self.controller.steps
-        _set_quietly(
-            self.timeline, lambda: (self.timeline.setRange(0, steps), self.timeline.setValue(step))
-        )
-        _set_quietly(self.steps, lambda: self.steps.setValue(steps))
+        if self.timeline.maximum() != steps:
+            _set_quietly(self.timeline, lambda: self.timeline.setRange(0, steps))
+        if self.timeline.value() != step:
+            _set_quietly(self.timeline, lambda: self.timeline.setValue(step))
+        if self.steps.value() != steps:
+            _set_quietly(self.steps, lambda: self.steps.setValue(steps))
         self.readout.setText(f"step {step}")

@@ -371,8 +371,10 @@ class DataView(pg.PlotWidget):
         self.throttle = Throttle(self.update_lines, parent=self)
         follow_drags(self.throttle, controller)
         controller.results_changed.connect(self.throttle)
-        controller.step_changed.connect(lambda _: self.update_lines())
+        controller.step_changed.connect(lambda _: self.update_lines(every_step=True))
         self._data_id: int | None = None
+        self._cache_key: object = None
+        self._cache = np.empty((0, 0, 0))
         self.rebuild()
 
     @property
@@ -418,7 +420,21 @@ class DataView(pg.PlotWidget):
         self.plot.setRange(xRange=(lo - pad, hi + pad), yRange=(ylo - ypad, yhi + ypad), padding=0)
         self.update_lines()
 
-    def update_lines(self) -> None:
+    def _every_step(self, shown: list) -> np.ndarray:  # noqa: ANN001
+        """Every entry's model at every step, ``(entries, steps + 1, len(xs))``: one call when
+        playback starts on new paths, then each frame only indexes (a call per frame was ~3 ms)."""
+        ctl = self.controller
+        key = (id(ctl.results), tuple(e.label for e, _ in shown), self._xs[0], self._xs[-1])
+        if key != self._cache_key:
+            params = np.stack([path.params for _, path in shown])  # (entries, steps + 1, 2)
+            flat = predictions(ctl.problem, params.reshape(-1, 2), self._xs)
+            self._cache = flat.reshape(len(shown), params.shape[1], -1)
+            self._cache_key = key
+        return self._cache
+
+    def update_lines(self, every_step: bool = False) -> None:
+        """The model of every entry at the playback step. ``every_step``: the step moved and the
+        paths did not (playback, a scrub): read the models from a table of every step."""
         if not self.applicable:
             return
         ctl = self.controller
@@ -427,8 +443,11 @@ class DataView(pg.PlotWidget):
             for line in self.lines.values():
                 line.setData([], [])
             return
-        params = np.array([path.params[min(ctl.step, path.steps)] for _, path in shown])
-        ys = predictions(ctl.problem, params, self._xs)
+        if every_step and len(shown) * (ctl.steps + 1) <= 20_000:  # cache ≤ 20 MB
+            ys = self._every_step(shown)[:, ctl.step]
+        else:
+            params = np.array([path.params[min(ctl.step, path.steps)] for _, path in shown])
+            ys = predictions(ctl.problem, params, self._xs)
         for (entry, _), y in zip(shown, ys, strict=True):
             line = self.lines[entry.label]
             line.setData(self._xs, y)
