@@ -73,7 +73,8 @@ class SurfaceView(pg.PlotWidget):
         )
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
         self.contours = pg.PlotCurveItem(
-            pen=pg.mkPen(QColor(*theme.contour_color), width=1.2), connect="finite"
+            pen=pg.mkPen(QColor(*theme.contour_color), width=1.2, cap=Qt.PenCapStyle.RoundCap),
+            connect="finite",
         )
         self.contours.setZValue(-5)
         self.plot.addItem(self.contours)
@@ -151,7 +152,9 @@ class SurfaceView(pg.PlotWidget):
         lut = theme.surface_lut()
         self.image.setLookupTable(lut)
         self.colorbar.setColorMap(pg.ColorMap(np.linspace(0, 1, len(lut)), lut))
-        self.contours.setPen(pg.mkPen(QColor(*theme.contour_color), width=1.2))
+        self.contours.setPen(
+            pg.mkPen(QColor(*theme.contour_color), width=1.2, cap=Qt.PenCapStyle.RoundCap)
+        )
         # Handles are restyled in place (not made anew): one may be under the pointer mid-drag.
         self.rebuild()
         self.refresh_surface()
