@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPalette
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -81,6 +82,51 @@ def palette_for(theme: Theme) -> QPalette:
     return palette
 
 
+class CaptionLabel(QLabel):
+    """The scene's caption, at most ``MAX_LINES`` lines: whole sentences that fit, then "…"
+    (the whole caption is the tooltip). At 1024x640 a full caption took a third of the window."""
+
+    MAX_LINES = 3
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWordWrap(True)
+        self.setObjectName("caption")
+        self.full = ""
+
+    def set_caption(self, text: str) -> None:
+        self.full = text
+        self.setToolTip(text)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit()
+
+    def changeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit()
+
+    def _fit(self) -> None:
+        width = max(self.width(), 200)
+        metrics = QFontMetrics(self.font())
+        limit = self.MAX_LINES * metrics.lineSpacing() + 2
+
+        def height(text: str) -> int:
+            flags = Qt.TextFlag.TextWordWrap
+            return metrics.boundingRect(0, 0, width, 10_000, flags, text).height()
+
+        text = self.full
+        if height(text) > limit:
+            sentences = [t for t in re.split(r"(?<=[.;:!?])\s+", self.full) if t]
+            while len(sentences) > 1 and height(" ".join(sentences) + " …") > limit:
+                sentences.pop()
+            text = " ".join(sentences) + " …"
+        if text != self.text():
+            self.setText(text)
+
+
 class SceneBar(QWidget):
     """The built-in scenes in a drop-down, and the scene's title and caption."""
 
@@ -101,9 +147,7 @@ class SceneBar(QWidget):
         top.addWidget(QLabel("Scene:"))
         top.addWidget(self.choice, 1)
         layout.addLayout(top)
-        self.caption = QLabel()
-        self.caption.setWordWrap(True)
-        self.caption.setObjectName("caption")
+        self.caption = CaptionLabel()
         layout.addWidget(self.caption)
         controller.entries_changed.connect(self.refresh)
         self.refresh()
@@ -120,7 +164,7 @@ class SceneBar(QWidget):
         self.choice.blockSignals(True)
         self.choice.setCurrentIndex(index)
         self.choice.blockSignals(False)
-        self.caption.setText(scene.caption)
+        self.caption.set_caption(scene.caption)
         self.caption.setVisible(bool(scene.caption) and self.caption_wanted)
 
     caption_wanted = True

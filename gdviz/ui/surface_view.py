@@ -198,16 +198,21 @@ class SurfaceView(pg.PlotWidget):
         self._sync_handles()
 
     def _draw_minima(self) -> None:
+        # Outlined in the theme's ink and filled with its paper, half see-through: readable on
+        # light and dark surfaces, and a head that reached the minimum shows through the star.
+        scale = self.theme.head_size / 17
+        fill = QColor(self.theme.background)
         spots = []
         for m in self.controller.problem.minima:
             glob = m.kind == "global"
+            fill.setAlpha(150 if glob else 0)
             spots.append(
                 {
                     "pos": m.point,
                     "symbol": "star" if glob else "t",
-                    "size": 22 if glob else 18,
-                    "brush": pg.mkBrush(255, 255, 255, 150 if glob else 0),
-                    "pen": pg.mkPen("#111111", width=2.2),
+                    "size": round((24 if glob else 19) * scale),
+                    "brush": pg.mkBrush(QColor(fill)),
+                    "pen": pg.mkPen(self.theme.foreground, width=2.2 * scale),
                     "data": m.kind,
                 }
             )

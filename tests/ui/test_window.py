@@ -256,7 +256,20 @@ def test_network_scenes_draw_the_fitted_function(window) -> None:  # noqa: ANN00
     np.testing.assert_allclose(ys, expected)
     kinds = [spot.data() for spot in window.surface.minima.points()]
     assert sorted(kinds) == ["global", "local"]
-    assert window.scene_bar.caption.text() == ctl.scene.caption
+    caption = window.scene_bar.caption
+    assert caption.full == caption.toolTip() == ctl.scene.caption
+    assert ctl.scene.caption.startswith(caption.text().rstrip(" …"))
+
+
+def test_a_long_caption_keeps_to_three_lines_in_a_small_window(window, qtbot) -> None:  # noqa: ANN001
+    window.controller.load("rosenbrock")  # a caption of about 600 characters
+    window.resize(1024, 640)
+    qtbot.waitUntil(lambda: not window._scale_timer.isActive())
+    qtbot.wait(50)
+    caption = window.scene_bar.caption
+    lines = caption.height() / caption.fontMetrics().lineSpacing()
+    assert lines <= caption.MAX_LINES + 0.5
+    assert caption.text().endswith("…") and caption.toolTip() == window.controller.scene.caption
 
 
 def test_gradient_noise_is_editable_on_functions_without_data(window) -> None:  # noqa: ANN001
