@@ -215,6 +215,8 @@ from gdviz.core.scene import MAX_COORD  # noqa: E402
 from gdviz.core.simulate import (  # noqa: E402
     BATCH_TABLE_ELEMS,
     MAX_COMPILED,
+    MAX_STATE_VECTORS,
+    Record,
     _finish,
     compiled_count,
     structure_key,
@@ -256,27 +258,50 @@ def test_a_refused_start_freezes_at_row_0_never_at_row_minus_1() -> None:
         del c, d
         return jnp.sum(p**2)
 
-    first = jnp.array([[jnp.inf, 0.0] + [0.0] * 9, [1.0, 1.0] + [0.0] * 9])
-    rows = jnp.array(
-        [
-            [[5.0, 5.0] + [0.0] * 9, [2.0, 2.0] + [0.0] * 9],
-            [[7.0, 7.0] + [0.0] * 9, [jnp.nan, 0.0] + [0.0] * 9],
-            [[9.0, 9.0] + [0.0] * 9, [3.0, 3.0] + [0.0] * 9],
-        ]
+    def record(*points: tuple[float, float]) -> Record:
+        params = jnp.array(points)
+        one = jnp.ones_like(params)
+        return Record.of(params, one, -one, jnp.zeros((len(points), MAX_STATE_VECTORS, 2)))
+
+    first = record((jnp.inf, 0.0), (1.0, 1.0))
+    rows = Record(
+        jnp.stack(
+            [
+                record((5, 5), (2, 2)).data,
+                record((7, 7), (jnp.nan, 0)).data,
+                record((9, 9), (3, 3)).data,
+            ]
+        )
     )
-    packed, diverged_at = _finish(loss, {}, (), first, rows)
-    packed, diverged_at = np.asarray(packed), np.asarray(diverged_at)
-    assert diverged_at.tolist() == [0, 2]
-    assert np.all(packed[0, :, 0] == np.inf)  # row 0 held: never the last row's 9.0
-    assert not np.any(packed[0, :, 0:2] == 9.0)
-    np.testing.assert_array_equal(packed[1, :, 0:2], [[1, 1], [2, 2], [2, 2], [2, 2]])
+    paths = jax.device_get(_finish(loss, {}, (), first, rows))
+    assert paths.diverged_at.tolist() == [0, 2]
+    assert np.all(paths.params[0, :, 0] == np.inf)  # row 0 held: never the last row's 9.0
+    assert not np.any(paths.params[0] == 9.0)
+    np.testing.assert_array_equal(paths.params[1], [[1, 1], [2, 2], [2, 2], [2, 2]])
+    # The moves of entry 1: step 0 (to (2, 2)) kept, step 1 (to the NaN) and on zeroed.
+    np.testing.assert_array_equal(paths.grads[1], [[1, 1], [0, 0], [0, 0]])
+    np.testing.assert_array_equal(paths.updates[1], [[-1, -1], [0, 0], [0, 0]])
+    assert paths.state.shape == (2, 3, MAX_STATE_VECTORS, 2)
+
+
+def test_a_record_is_read_by_name() -> None:
+    params, grad, update = jnp.array([[1.0, 2.0]]), jnp.array([[3.0, 4.0]]), jnp.array([[5.0, 6.0]])
+    state = jnp.arange(2.0 * MAX_STATE_VECTORS).reshape(1, MAX_STATE_VECTORS, 2) + 7
+    r = Record.of(params, grad, update, state)
+    for name, value in (("params", params), ("grad", grad), ("update", update), ("state", state)):
+        np.testing.assert_array_equal(getattr(r, name), value)
+    # A pytree of one leaf: the scan writes one buffer per step, and stacks records by step.
+    assert len(jax.tree_util.tree_leaves(r)) == 1
+    stacked = jax.lax.scan(lambda c, _: (c, r), 0, None, length=3)[1]
+    np.testing.assert_array_equal(stacked.state[2], state)
+    np.testing.assert_array_equal(Record.stack([r, r]).params[:, 0], [params[0], params[0]])
 
 
 def test_simulate_refuses_a_start_whose_loss_is_not_finite(monkeypatch: pytest.MonkeyPatch) -> None:
     real = sim._finish
 
     def poisoned(loss_fn, consts, data, first, rows):  # noqa: ANN001, ANN202
-        return real(loss_fn, consts, data, first.at[0, 0].set(jnp.nan), rows)
+        return real(loss_fn, consts, data, Record(first.data.at[0, 0].set(jnp.nan)), rows)
 
     monkeypatch.setattr(sim, "_finish", poisoned)
     monkeypatch.setattr(sim, "_compiled", type(sim._compiled)())
