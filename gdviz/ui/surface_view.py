@@ -126,7 +126,15 @@ class SurfaceView(pg.PlotWidget):
         controller.results_changed.connect(self.update_paths)
         controller.step_changed.connect(lambda _: self.update_paths())
         self.rebuild()
-        self.fit_view()
+        # The view's range now, its surface after the window is first shown: evaluating and
+        # contouring 512² points (a JAX compile on a cold cache) would keep the window hidden.
+        (x0, x1), (y0, y1) = controller.scene.view_rect()
+        self.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
+        QTimer.singleShot(0, self, self._first_surface)
+
+    def _first_surface(self) -> None:
+        if self._surface_rect is None:  # nobody drew it meanwhile (a screenshot, a recording)
+            self.refresh_surface()
 
     # --- building -------------------------------------------------------------------------------
 
