@@ -261,7 +261,7 @@ def test_a_refused_start_freezes_at_row_0_never_at_row_minus_1() -> None:
     def record(*points: tuple[float, float]) -> Record:
         params = jnp.array(points)
         one = jnp.ones_like(params)
-        return Record.of(params, one, -one, jnp.zeros((len(points), MAX_STATE_VECTORS, 2)))
+        return Record.of(params, one, -one, [jnp.zeros_like(params)] * MAX_STATE_VECTORS)
 
     first = record((jnp.inf, 0.0), (1.0, 1.0))
     rows = Record(
@@ -286,14 +286,16 @@ def test_a_refused_start_freezes_at_row_0_never_at_row_minus_1() -> None:
 
 def test_a_record_is_read_by_name() -> None:
     params, grad, update = jnp.array([[1.0, 2.0]]), jnp.array([[3.0, 4.0]]), jnp.array([[5.0, 6.0]])
-    state = jnp.arange(2.0 * MAX_STATE_VECTORS).reshape(1, MAX_STATE_VECTORS, 2) + 7
-    r = Record.of(params, grad, update, state)
-    for name, value in (("params", params), ("grad", grad), ("update", update), ("state", state)):
+    vectors = [jnp.array([[7.0 + 2 * j, 8.0 + 2 * j]]) for j in range(MAX_STATE_VECTORS)]
+    r = Record.of(params, grad, update, vectors)
+    for name, value in (("params", params), ("grad", grad), ("update", update)):
         np.testing.assert_array_equal(getattr(r, name), value)
+    np.testing.assert_array_equal(r.state, jnp.stack(vectors, axis=1))
     # A pytree of one leaf: the scan writes one buffer per step, and stacks records by step.
     assert len(jax.tree_util.tree_leaves(r)) == 1
     stacked = jax.lax.scan(lambda c, _: (c, r), 0, None, length=3)[1]
-    np.testing.assert_array_equal(stacked.state[2], state)
+    assert stacked.state.shape == (3, 1, MAX_STATE_VECTORS, 2)
+    np.testing.assert_array_equal(stacked.grad[2], grad)
     np.testing.assert_array_equal(Record.stack([r, r]).params[:, 0], [params[0], params[0]])
 
 
