@@ -13,7 +13,8 @@ with ``SceneError`` rather than returned.
 
 Each step of the scan is a named record (:class:`Record`: params, grad, update, state, with the
 entries on the leading axis); ``lax.scan`` stacks the records over the steps, the divergence
-check turns them into :class:`Paths`, and the whole pytree crosses to the host in one transfer.
+check turns them into :class:`Paths` (named, Trajectory-shaped arrays), and the whole pytree
+reaches the host at once (:func:`_to_host`: one ``device_get``, or views on the CPU backend).
 
 Memory is bounded over a long session: compiled programs live in an LRU of ``MAX_COMPILED``
 entries, one program per structure *and* shape, and mini-batch schedules are drawn lazily (see
