@@ -35,7 +35,7 @@ from gdviz.core.surface import loss_and_grad_at
 from gdviz.ui.controller import Controller
 from gdviz.ui.items import colour_values
 from gdviz.ui.overlays import COLORS, KINDS, OverlaySet, geometry
-from gdviz.ui.theme import LIGHT, Theme, entry_color
+from gdviz.ui.theme import LIGHT, Theme, entry_color, rgb
 
 GRID = 128
 
@@ -578,5 +578,5 @@ def _segments(polyline: np.ndarray) -> np.ndarray:
 
 
 def _rgba(color: str) -> tuple[float, float, float, float]:
-    h = color.lstrip("#")
-    return (int(h[0:2], 16) / 255, int(h[2:4], 16) / 255, int(h[4:6], 16) / 255, 1.0)
+    r, g, b = rgb(color)
+    return (r / 255, g / 255, b / 255, 1.0)

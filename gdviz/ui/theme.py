@@ -57,8 +57,8 @@ class Theme:
 
     def needs_halo(self, color: str) -> bool:
         """Whether a trail colour is too close to the surface's colours to read without a halo."""
-        h = color.lstrip("#")
-        luminance = 0.299 * int(h[0:2], 16) + 0.587 * int(h[2:4], 16) + 0.114 * int(h[4:6], 16)
+        r, g, b = rgb(color)
+        luminance = 0.299 * r + 0.587 * g + 0.114 * b
         return luminance < 70 if self.dark else luminance > 170
 
     def scaled(self, name: str, factor: float) -> Theme:
@@ -76,14 +76,15 @@ class Theme:
 
     def surface_lut(self, n: int = 256) -> np.ndarray:
         """A ``(n, 4)`` uint8 lookup table through ``surface_stops`` (low loss first)."""
-        stops = np.array([_rgb(c) for c in self.surface_stops], dtype=float)
+        stops = np.array([rgb(c) for c in self.surface_stops], dtype=float)
         pos = np.linspace(0.0, 1.0, len(stops))
         t = np.linspace(0.0, 1.0, n)
         rgb = np.stack([np.interp(t, pos, stops[:, i]) for i in range(3)], axis=1)
         return np.concatenate([rgb, np.full((n, 1), 255.0)], axis=1).astype(np.uint8)
 
 
-def _rgb(hex_color: str) -> tuple[int, int, int]:
+def rgb(hex_color: str) -> tuple[int, int, int]:
+    """``"#rrggbb"`` as three 0-255 integers (the one place colours are parsed)."""
     h = hex_color.lstrip("#")
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
 
@@ -102,22 +103,18 @@ LIGHT = Theme(
     surface_stops=("#FFFFFF", "#E4E9F0", "#B9C4D4", "#7D8CA6", "#45506A"),
 )
 
-DARK = Theme(
+DARK = dataclasses.replace(
+    LIGHT,
     name="dark",
     background="#111318",
     foreground="#E8E8E8",
-    panel_font_pt=11,
-    plot_font_pt=13,
-    trail_width=3.5,
-    halo_width=6.5,
-    head_size=17,
-    handle_size=26,
     contour_color=(220, 225, 235, 90),
     surface_stops=("#0A0C10", "#18202E", "#2A3850", "#4A5E80", "#8394B4"),
     palette=DARK_PALETTE,
     halo_color=(235, 235, 240, 170),
     dark=True,
 )
+"""The light theme's sizes, with dark colours."""
 
 THEMES = {"light": LIGHT, "dark": DARK}
 PRESENTER_SCALE = 1.45
