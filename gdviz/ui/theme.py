@@ -79,8 +79,8 @@ class Theme:
         stops = np.array([rgb(c) for c in self.surface_stops], dtype=float)
         pos = np.linspace(0.0, 1.0, len(stops))
         t = np.linspace(0.0, 1.0, n)
-        rgb = np.stack([np.interp(t, pos, stops[:, i]) for i in range(3)], axis=1)
-        return np.concatenate([rgb, np.full((n, 1), 255.0)], axis=1).astype(np.uint8)
+        channels = np.stack([np.interp(t, pos, stops[:, i]) for i in range(3)], axis=1)
+        return np.concatenate([channels, np.full((n, 1), 255.0)], axis=1).astype(np.uint8)
 
 
 def rgb(hex_color: str) -> tuple[int, int, int]:
