@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QRect, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
@@ -106,9 +106,10 @@ class CaptionLabel(QLabel):
     def changeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt's name)
         super().changeEvent(event)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._fit()
+            QTimer.singleShot(0, self, self._fit)  # once the new font is in effect
 
     def _fit(self) -> None:
+        self.ensurePolished()  # a new style sheet's font size applies at polish
         width = max(self.width(), 200)
         metrics = QFontMetrics(self.font())
         limit = self.MAX_LINES * metrics.lineSpacing() + 2
@@ -201,6 +202,7 @@ class MainWindow(QMainWindow):
         self.theme_name = "light"
         self.presenter = False
         self._state_before: QByteArray | None = None
+        self._geometry_before = QRect()
         self.setWindowTitle("gdviz")
         self.controller = Controller(scene, background=background, parent=self)
         ctl = self.controller
@@ -489,10 +491,15 @@ class MainWindow(QMainWindow):
 
     def _apply_theme(self) -> None:
         theme = self.current_theme()
+        # The docks are hidden in presenter mode: they keep the window's type, so they come back
+        # at the width they had (presenter-sized rows made them a quarter wider).
+        docks = THEMES[self.theme_name]
+        if self.ui_scale != 1.0:
+            docks = docks.scaled(f"{docks.name}-x{self.ui_scale:g}", self.ui_scale)
         for view in (self.surface, self.surface3d, self.loss_plot, self.data_view):
             view.set_theme(theme)
-        self.optimizers.set_theme(theme)
-        self.equations.set_theme(theme)
+        self.optimizers.set_theme(docks)
+        self.equations.set_theme(docks)
         self.legend.set_theme(theme)
         self.dark_action.setChecked(self.theme_name == "dark")
         # Panels, docks and bars: the window's palette and a font that scales like the plots'.
@@ -501,8 +508,11 @@ class MainWindow(QMainWindow):
         font.setPointSizeF(theme.panel_font_pt)
         for widget in (self.menuBar(), self.statusBar(), self.playback, self.scene_bar):
             widget.setFont(font)
+        dock_font = QFont(self.font())
+        dock_font.setPointSizeF(docks.panel_font_pt)
         for dock in (self.optimizer_dock, self.problem_dock, self.equation_dock):
-            dock.setFont(font)
+            if dock.font().pointSizeF() != dock_font.pointSizeF():
+                dock.setFont(dock_font)
         self.playback.set_theme(theme)
         # A style sheet takes its colours from the application, not the window: say the colour.
         self.scene_bar.caption.setStyleSheet(
@@ -519,6 +529,7 @@ class MainWindow(QMainWindow):
         self.presenter_action.setChecked(on)
         if on:
             self._state_before = self.saveState()  # docks: which are open, and their sizes
+            self._geometry_before = self.geometry()
             self._full_screen_before = self.isFullScreen()
             for dock in (self.optimizer_dock, self.problem_dock, self.equation_dock):
                 dock.hide()
@@ -532,8 +543,12 @@ class MainWindow(QMainWindow):
             self.showFullScreen()
         elif not on and self.isFullScreen() and not self._full_screen_before:
             self.showNormal()
+            self.setGeometry(self._geometry_before)  # some platforms forget the size
         if not on and self._state_before is not None:
             self.restoreState(self._state_before)
+            # Once more after the window has its normal size again: dock sizes are kept relative
+            # to the window, and leaving full screen resizes it only in the event loop.
+            QTimer.singleShot(0, self, lambda state=self._state_before: self.restoreState(state))
         self.current_view().setFocus()
 
     def toggle_playback_bar(self) -> None:

@@ -10,9 +10,12 @@ import math
 from collections.abc import Callable
 
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
+    QAbstractSlider,
+    QAbstractSpinBox,
+    QApplication,
     QCheckBox,
     QColorDialog,
     QComboBox,
@@ -25,6 +28,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QScrollArea,
+    QScrollBar,
     QSlider,
     QSpinBox,
     QToolButton,
@@ -96,6 +100,34 @@ def media_icon(kind: str, color: str, size: int) -> QIcon:
     painter.end()
     pixmap.setDevicePixelRatio(ratio)
     return QIcon(pixmap)
+
+
+class WheelGuard(QObject):
+    """Scrolling a panel scrolls it: a number field, slider or drop-down under the pointer takes
+    the wheel only once it has focus (clicked or tabbed into). Without this, scrolling the list
+    of optimizers quietly changed a learning rate and re-ran every path."""
+
+    def __init__(self, parent: QWidget, scroll: QScrollArea | None = None) -> None:
+        super().__init__(parent)
+        self.scroll = scroll
+
+    def guard(self, root: QWidget) -> None:
+        for widget in (
+            root.findChildren(QAbstractSpinBox)
+            + root.findChildren(QAbstractSlider)
+            + root.findChildren(QComboBox)
+        ):
+            if isinstance(widget, QScrollBar):
+                continue
+            widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            widget.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() != QEvent.Type.Wheel or not isinstance(obj, QWidget) or obj.hasFocus():
+            return False
+        if self.scroll is not None:
+            QApplication.sendEvent(self.scroll.verticalScrollBar(), event)
+        return True
 
 
 def spin_for(spec: ParamSpec, value: float) -> pg.SpinBox:
@@ -328,6 +360,7 @@ class OptimizerPanel(QWidget):
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.wheel_guard = WheelGuard(self, self.scroll)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         layout.addWidget(self.scroll, 1)
         self.rows: dict[str, OptimizerRow] = {}
@@ -371,6 +404,7 @@ class OptimizerPanel(QWidget):
         if old is not None:
             old.deleteLater()  # later: a row's own signal may have started this rebuild
         self.scroll.setWidget(holder)
+        self.wheel_guard.guard(holder)
         self.refresh_status()
         self._fit_width()
 
@@ -452,6 +486,7 @@ class ProblemPanel(QWidget):
         self.separate.setToolTip("Give every optimizer its own start handle")
         self.separate.toggled.connect(ctl.set_separate_starts)
         self.form.addRow(self.separate)
+        WheelGuard(self).guard(self)
 
     def _set_param(self, name: str, value: float) -> None:
         spec = PROBLEMS[self.controller.scene.problem].param(name)

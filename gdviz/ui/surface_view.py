@@ -148,7 +148,7 @@ class SurfaceView(pg.PlotWidget):
             axis.setTickFont(tick_font)
             axis.setPen(pg.mkPen(self.theme.foreground))
             axis.setTextPen(pg.mkPen(self.theme.foreground))
-        self.colorbar.axis.setWidth(round(3.4 * self.theme.plot_font_pt))
+        self.colorbar.axis.setWidth(round(4.2 * self.theme.plot_font_pt))
         # Room above the plot for the top tick label, which would be cut in half otherwise.
         self.plot.layout.setContentsMargins(4, round(0.8 * self.theme.plot_font_pt), 4, 4)
 

@@ -35,9 +35,18 @@ def test_presenter_mode_hides_the_controls_and_restores_them(window, qtbot) -> N
     assert window.playback.speed.isVisible()
     assert not window.problem_dock.isVisible()
     assert window.surface.theme.trail_width < 4.5
+    qtbot.wait(200)
+    width = window.optimizer_dock.width()
+    caption = window.scene_bar.caption.text()
     window.set_presenter(True)
+    qtbot.wait(200)
     window.set_presenter(False)  # Esc does the same
+    qtbot.wait(200)
     assert window.menuBar().isVisible()
+    # Back as it was: the docks' width and the caption (a real-input trial saw the dock grow by
+    # 87 px and the caption keep its presenter-mode cut).
+    assert abs(window.optimizer_dock.width() - width) <= 10, (width, window.optimizer_dock.width())
+    assert window.scene_bar.caption.text() == caption
 
 
 def test_dark_theme_restyles_the_views(window) -> None:  # noqa: ANN001

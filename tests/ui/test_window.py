@@ -292,3 +292,29 @@ def test_the_caption_can_be_hidden(window) -> None:  # noqa: ANN001
     assert not bar.caption.isVisible()
     bar.show_caption(True)
     assert bar.caption.isVisible()
+
+
+def test_the_wheel_over_an_unfocused_number_field_scrolls_the_list(window, qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    ctl = window.controller
+    spin = window.optimizers.rows["Momentum"].spins["learning_rate"]
+    before = ctl.scene.entry("Momentum").resolved_hyperparams(ctl.scene.convention)
+    bar = window.optimizers.scroll.verticalScrollBar()
+    bar.setValue(0)
+    centre = QPointF(spin.width() / 2, spin.height() / 2)
+    wheel = QWheelEvent(
+        centre,
+        QPointF(spin.mapToGlobal(centre.toPoint())),
+        QPoint(0, 0),
+        QPoint(0, -120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(spin, wheel)
+    after = ctl.scene.entry("Momentum").resolved_hyperparams(ctl.scene.convention)
+    assert after == before  # the learning rate did not move
+    assert bar.value() > 0  # the list scrolled instead
