@@ -93,7 +93,7 @@ _edit = st.one_of(
 )
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
 @given(edits=st.lists(_edit, min_size=1, max_size=8))
 def test_every_state_the_window_reaches_saves_and_reopens_equal(
     window, tmp_path: Path, monkeypatch, edits
