@@ -288,8 +288,23 @@ class Scene:
         return label
 
     def replace_entry(self, which: str, /, **changes: Any) -> Scene:
-        """The scene with entry ``which``'s fields changed (hyperparams, batch_size, label, …)."""
+        """The scene with entry ``which``'s fields changed (hyperparams, batch_size, label, …).
+
+        Raises:
+          SceneError: as the loader would: a batch larger than the dataset (or on a problem with
+            no data), or an invalid field.
+        """
         self.entry(which)  # an unknown label is a SceneError
+        batch = changes.get("batch_size")
+        if batch is not None:
+            problem = self.build_problem()
+            key = f"{which}: batch_size"
+            if not problem.has_data:
+                raise SceneError(f"{key}: problem {problem.name!r} has no data to batch")
+            if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= problem.n:
+                raise SceneError(
+                    f"{key}: must be an integer in [1, {problem.n}], got {_show(batch)}"
+                )
         return self.replace(
             optimizers=tuple(
                 dataclasses.replace(e, **changes) if e.label == which else e
