@@ -321,6 +321,9 @@ class OptimizerRow(QFrame):
                 _set_quietly(spin, lambda s=spin, v=values[name]: s.setValue(v))
         self.slider.set_value(values["learning_rate"])
         if self.batch is not None:
+            n = self.controller.problem.n
+            if self.batch.maximum() != n:  # the dataset grew or shrank: so may a batch
+                _set_quietly(self.batch, lambda: self.batch.setRange(0, n))
             _set_quietly(self.batch, lambda: self.batch.setValue(entry.batch_size or 0))
         if self.noise is not None and self.noise.value() != entry.gradient_noise:
             _set_quietly(self.noise, lambda: self.noise.setValue(entry.gradient_noise))
