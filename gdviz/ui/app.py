@@ -109,9 +109,10 @@ def screenshot(
       SceneError: the scene does not load.
       UserError: the image cannot or must not be written, or ``step`` is out of range.
     """
-    from gdviz.export.files import IMAGE_FORMATS, OutputError, UserError, atomic_write, check_output
+    from gdviz.export.files import IMAGE_FORMATS, UserError, check_output
+    from gdviz.ui.recording import write_image
 
-    fmt = IMAGE_FORMATS[check_output(path, tuple(IMAGE_FORMATS), force=force)]
+    check_output(path, tuple(IMAGE_FORMATS), force=force)
     scene = load_scene(scene_ref)
     if step is not None and not 0 <= step <= scene.steps:
         raise UserError(f"--step must be between 0 and {scene.steps}, got {step}")
@@ -136,12 +137,4 @@ def screenshot(
     window.close()
     if image.width() != size[0] or image.height() != size[1]:
         image = image.scaled(*size)
-
-    def save(tmp: Path) -> None:
-        if not image.save(str(tmp), fmt, 92 if fmt == "JPEG" else -1):
-            raise UserError(f"cannot write {path}: Qt could not encode {fmt}")
-
-    try:
-        atomic_write(path, save, force=force)
-    except OutputError as exc:
-        raise UserError(str(exc)) from None
+    write_image(image.toImage(), path, force=force)  # an ExportError is a UserError

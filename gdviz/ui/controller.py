@@ -252,24 +252,21 @@ class Controller(QObject):
 
     def add_entry(self, rule: str) -> str | None:
         """Add an entry of ``rule``; returns its label (None at the 32-entry limit)."""
-        added: list[str] = []
-
-        def make() -> Scene:
-            scene, label = self.scene.with_entry_added(rule)
-            added.append(label)
-            return scene
-
-        return added[0] if self._edit(make, entries=True) else None
+        return self._edit_adding(lambda: self.scene.with_entry_added(rule))
 
     def duplicate_entry(self, label: str) -> str | None:
-        added: list[str] = []
+        """Copy entry ``label`` right after it; returns the copy's label (None if refused)."""
+        return self._edit_adding(lambda: self.scene.with_entry_duplicated(label))
 
-        def make() -> Scene:
-            scene, new = self.scene.with_entry_duplicated(label)
-            added.append(new)
-            return scene
+    def _edit_adding(self, make: Callable[[], tuple[Scene, str]]) -> str | None:
+        made: list[str] = []
 
-        return added[0] if self._edit(make, entries=True) else None
+        def scene() -> Scene:
+            new, label = make()
+            made.append(label)
+            return new
+
+        return made[0] if self._edit(scene, entries=True) else None
 
     def remove_entry(self, label: str) -> None:
         if self._edit(lambda: self.scene.without_entry(label), entries=True):

@@ -214,13 +214,24 @@ def _write_png(image: np.ndarray, path: Path, *, force: bool = False) -> None:
     """Write ``image`` as a still in the format its suffix names (PNG, or JPEG for .jpg/.jpeg)."""
     height, width = image.shape[:2]
     image = np.ascontiguousarray(image)
-    qimage = QImage(image.data, width, height, 3 * width, QImage.Format.Format_RGB888)
+    write_image(
+        QImage(image.data, width, height, 3 * width, QImage.Format.Format_RGB888), path, force=force
+    )
+
+
+def write_image(image: QImage, path: Path, *, force: bool = False) -> None:
+    """Write ``image`` as its suffix says (.png, or .jpg/.jpeg at quality 92), atomically.
+
+    Raises:
+      ExportError: another suffix, an existing file without ``force``, a target that is not a
+        regular file, or an encoder failure; nothing is left behind.
+    """
     fmt = IMAGE_FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
         raise ExportError(f"cannot write {path}: a still image must end in .png or .jpg")
 
     def save(tmp: Path) -> None:
-        if not qimage.save(str(tmp), fmt, 92 if fmt == "JPEG" else -1):
+        if not image.save(str(tmp), fmt, 92 if fmt == "JPEG" else -1):
             raise ExportError(f"cannot write {path}: Qt could not encode {fmt}")
 
     try:
