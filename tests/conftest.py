@@ -1,8 +1,16 @@
 """Test-wide settings: strict ranks in JAX, a headless Qt platform."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The commands the tests start keep their JAX compile cache in a folder of this run, not the
+# user's: nothing written to a real home, and no race with a window or another run using it.
+_CACHE = tempfile.mkdtemp(prefix="gdviz-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 import jax  # noqa: E402
 
