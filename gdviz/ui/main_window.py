@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSplitter,
     QTabWidget,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -165,6 +166,7 @@ class SceneBar(QWidget):
         self.choice.blockSignals(True)
         self.choice.setCurrentIndex(index)
         self.choice.blockSignals(False)
+        QToolTip.hideText()  # a caption's tooltip must not outlive its scene
         self.caption.set_caption(scene.caption)
         self.caption.setVisible(bool(scene.caption) and self.caption_wanted)
 
@@ -198,6 +200,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         self.remember = remember  # QSettings are written only by the real app, not tests
+        self._session: dict[str, str] = {}  # what export dialogs chose last (size, folder)
         self.scene_path: Path | None = None
         self.theme_name = "light"
         self.presenter = False
@@ -433,13 +436,18 @@ class MainWindow(QMainWindow):
 
         suffix = {"video": "mp4", "GIF": "gif", "image": "png"}[kind]
         dialog = ExportDialog(self.controller.scene, kind, self)
+        size = self._recall("export/size", "")
+        if dialog.size.findText(size) >= 0:
+            dialog.size.setCurrentText(size)  # the size chosen last time
         if dialog.exec() != ExportDialog.DialogCode.Accepted:
             return
         path, _ = QFileDialog.getSaveFileName(
-            self, f"Export {kind}", f"gdviz.{suffix}", f"*.{suffix}"
+            self, f"Export {kind}", self._export_name(suffix), f"*.{suffix}"
         )
         if not path:
             return
+        self._remember("export/size", dialog.size.currentText())
+        self._remember("export/folder", str(Path(path).parent))
         self.controller.pause()
         step = self.controller.step if kind == "image" else None
         done, message = run_export(
@@ -461,10 +469,11 @@ class MainWindow(QMainWindow):
         from gdviz.export.files import UserError, write_trajectories
 
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export trajectories", "trajectories.csv", "*.csv"
+            self, "Export trajectories", self._export_name("csv"), "*.csv"
         )
         if not path:
             return
+        self._remember("export/folder", str(Path(path).parent))
         target = Path(path) if Path(path).suffix else Path(path).with_suffix(".csv")
         try:
             # The dialog asked before overwriting the name it returned (never a non-file anyway).
@@ -474,6 +483,27 @@ class MainWindow(QMainWindow):
             return
         rows = sum(p.steps + 1 for p in self.controller.results.values())
         self.notify(f"Wrote {target.name} ({rows:,} rows)")
+
+    def _export_name(self, suffix: str) -> str:
+        """A file name for an export: the scene's name, in the folder used last time."""
+        name = self.scene_bar.current_name() or (
+            self.scene_path.stem if self.scene_path else "gdviz"
+        )
+        folder = self._recall("export/folder", "")
+        return str(Path(folder) / f"{name}.{suffix}") if folder else f"{name}.{suffix}"
+
+    def _recall(self, key: str, default: str) -> str:
+        if key in self._session:
+            return self._session[key]
+        if self.remember:
+            return str(QSettings("gdviz", "gdviz").value(key, default))
+        return default
+
+    def _remember(self, key: str, value: str) -> None:
+        """Kept for this session, and across sessions in the real app (not in tests)."""
+        self._session[key] = value
+        if self.remember:
+            QSettings("gdviz", "gdviz").setValue(key, value)
 
     # --- looks ---------------------------------------------------------------------------------
 

@@ -203,3 +203,33 @@ def test_save_then_load_round_trips_every_field(
         view=None if view is None else ((view[0], view[1]), (view[0], view[1])),
     )
     assert parse_scene(dumps_scene(scene)) == scene
+
+
+def test_export_remembers_the_size_and_folder_and_names_the_file_after_the_scene(
+    window, tmp_path: Path, monkeypatch
+) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QFileDialog
+
+    from gdviz.ui.dialogs import ExportDialog
+
+    seen: dict[str, str] = {}
+
+    def accept(dialog) -> int:  # noqa: ANN001
+        seen["size"] = dialog.size.currentText()
+        dialog.size.setCurrentText("640x360")
+        return ExportDialog.DialogCode.Accepted
+
+    def save_as(parent, title, default, pattern):  # noqa: ANN001, ANN202
+        seen["default"] = default
+        return str(tmp_path / "talk" / "frame.png"), pattern
+
+    (tmp_path / "talk").mkdir()
+    monkeypatch.setattr(ExportDialog, "exec", accept)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(save_as))
+    window.export("image")
+    assert seen["default"] == "linear-regression.png"
+    assert (tmp_path / "talk" / "frame.png").exists()
+    assert window.statusBar().currentMessage().startswith("Wrote frame.png")
+    window.export("image")  # the second time: the last size and folder are offered
+    assert seen["size"] == "640x360"
+    assert seen["default"] == str(tmp_path / "talk" / "linear-regression.png")
