@@ -194,6 +194,8 @@ class LossPlot(pg.PlotWidget):
         self.plot.addItem(self.blowups, ignoreBounds=True)
         self.curves: dict[str, pg.PlotCurveItem] = {}
         self._brushes: dict[str, object] = {}
+        self._pen_for: Theme | None = None
+        self._pen = None
         self.scale: Scale | None = None
         self._layout_changed = True
         controller.entries_changed.connect(self.rebuild)
@@ -321,6 +323,13 @@ class LossPlot(pg.PlotWidget):
             brush = self._brushes[color] = pg.mkBrush(color)
         return brush
 
+    def _head_pen(self):  # noqa: ANN202
+        """The heads' outline: one object per theme (a new pen each frame missed the symbol
+        atlas and re-rendered nine symbols per playback frame)."""
+        if self._pen_for is not self.theme:
+            self._pen_for, self._pen = self.theme, pg.mkPen(self.theme.background, width=1.5)
+        return self._pen
+
     def update_cursor(self, step: int) -> None:
         self.cursor.setValue(step)
         colors = self.controller.colors(self.theme)
@@ -339,7 +348,7 @@ class LossPlot(pg.PlotWidget):
                 pos=np.array(spots),
                 brush=brushes,
                 size=round(self.theme.head_size * 0.7),
-                pen=pg.mkPen(self.theme.background, width=1.5),
+                pen=self._head_pen(),
             )
         else:
             self.heads.setData([])
