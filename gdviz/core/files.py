@@ -138,6 +138,25 @@ def read_bytes_bounded(path: str | Path, max_bytes: int) -> bytes:
     Raises:
       InputError: missing, not a regular file, too long, or unreadable.
     """
+    data, complete = _read(path, max_bytes, whole=True)
+    if not complete:
+        raise InputError(f"{path}: too large (more than {max_bytes:,} bytes)")
+    return data
+
+
+def read_head(path: str | Path, max_bytes: int) -> tuple[bytes, bool]:
+    """The first ``max_bytes`` bytes of the regular file at ``path``, and whether that is all of it.
+
+    As :func:`read_bytes_bounded` (no blocking, only regular files), but a longer file is not an
+    error: a reader that stops early (a CSV past its row limit) can say on which line it stopped.
+
+    Raises:
+      InputError: missing, not a regular file, or unreadable.
+    """
+    return _read(path, max_bytes, whole=False)
+
+
+def _read(path: str | Path, max_bytes: int, *, whole: bool) -> tuple[bytes, bool]:
     path = Path(path)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
@@ -147,7 +166,7 @@ def read_bytes_bounded(path: str | Path, max_bytes: int) -> bytes:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise InputError(f"{path}: cannot read: it is {_kind(st.st_mode)}, not a file")
-        if st.st_size > max_bytes:
+        if whole and st.st_size > max_bytes:
             raise InputError(f"{path}: too large ({st.st_size:,} bytes; at most {max_bytes:,})")
         chunks: list[bytes] = []
         total = 0
@@ -157,9 +176,8 @@ def read_bytes_bounded(path: str | Path, max_bytes: int) -> bytes:
                 break
             chunks.append(chunk)
             total += len(chunk)
-        if total > max_bytes:
-            raise InputError(f"{path}: too large (more than {max_bytes:,} bytes)")
-        return b"".join(chunks)
+        data = b"".join(chunks)
+        return data[:max_bytes], total <= max_bytes
     except InputError:
         raise
     except OSError as exc:

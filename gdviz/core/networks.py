@@ -2,8 +2,10 @@
 
 No random or PCA projection of a bigger weight space: the two axes are the weights being trained,
 everything else is fixed. Their minima have no closed form, so they are found numerically
-(:mod:`gdviz.core.minima`) when the problem is built, and labelled global or local. They are
-registered in :mod:`gdviz.core.registry` at the end of this module.
+(:mod:`gdviz.core.minima`) when the problem is built (unless deferred: see
+:func:`gdviz.core.problems.make_problem`), and labelled global or local. Each fits seeded
+synthetic data, or the scene's own points (the ``data`` option). They are registered in
+:mod:`gdviz.core.registry` at the end of this module.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdviz.core.minima import find_minima
-from gdviz.core.problems import Minimum, Problem, Rect
+from gdviz.core.datafile import Dataset
+from gdviz.core.problems import Problem, Rect, data_option
 from gdviz.core.registry import ProblemSpec, register
 from gdviz.core.specs import ParamSpec
 from gdviz.core.types import Batch, Consts, NDArray, Params
@@ -65,15 +67,6 @@ def tiny_mlp_loss(p: Params, c: Consts, batch: Batch) -> jax.Array:
 # --- builders -------------------------------------------------------------------------------------
 
 
-def _labelled(found: list[tuple[tuple[float, float], float]]) -> tuple[Minimum, ...]:
-    """Minima lowest first; every one within 1e-9 of the lowest loss is global."""
-    if not found:
-        return ()
-    lowest = found[0][1]
-    tol = 1e-9 * max(1.0, abs(lowest))
-    return tuple(Minimum(p, v, "global" if v - lowest <= tol else "local") for p, v in found)
-
-
 def _network(
     name: str,
     title: str,
@@ -86,8 +79,7 @@ def _network(
     view: Rect,
     search: Rect,
 ) -> Problem:
-    c = {k: jnp.asarray(v, jnp.float64) for k, v in consts.items()}
-    found = find_minima(loss_fn, c, (jnp.asarray(x), jnp.asarray(y)), search)
+    """The problem with its minima pending: ``make_problem`` searches ``search`` for them."""
     return Problem(
         name=name,
         title=title,
@@ -95,18 +87,23 @@ def _network(
         consts=consts,
         axis_names=axis_names,
         view=view,
-        minima=_labelled(found),
+        minima=(),
         x=x,
         y=y,
         predict_fn=predict_fn,
+        search=search,
+        minima_pending=True,
     )
 
 
-def make_neuron(n: int, noise: float, data_seed: int) -> Problem:
+def make_neuron(n: int, noise: float, data_seed: int, data: Dataset | None = None) -> Problem:
     """sigmoid(w x + b) fit by least squares to noisy samples of sigmoid(2 x - 1)."""
-    rng = np.random.default_rng(data_seed)
-    x = rng.uniform(-4.0, 4.0, n)
-    y = 1.0 / (1.0 + np.exp(-(2.0 * x - 1.0))) + noise * rng.standard_normal(n)
+    if data is not None:
+        x, y = data.x, data.y
+    else:
+        rng = np.random.default_rng(data_seed)
+        x = rng.uniform(-4.0, 4.0, n)
+        y = 1.0 / (1.0 + np.exp(-(2.0 * x - 1.0))) + noise * rng.standard_normal(n)
     return _network(
         "neuron",
         "One sigmoid neuron: σ(w·x + b)",
@@ -121,11 +118,14 @@ def make_neuron(n: int, noise: float, data_seed: int) -> Problem:
     )
 
 
-def make_tanh_unit(n: int, noise: float, data_seed: int) -> Problem:
+def make_tanh_unit(n: int, noise: float, data_seed: int, data: Dataset | None = None) -> Problem:
     """v tanh(w x) fit to noisy samples of 1.5 tanh(2 x): minima at ±(2, 1.5), a saddle at 0."""
-    rng = np.random.default_rng(data_seed)
-    x = rng.uniform(-2.0, 2.0, n)
-    y = 1.5 * np.tanh(2.0 * x) + noise * rng.standard_normal(n)
+    if data is not None:
+        x, y = data.x, data.y
+    else:
+        rng = np.random.default_rng(data_seed)
+        x = rng.uniform(-2.0, 2.0, n)
+        y = 1.5 * np.tanh(2.0 * x) + noise * rng.standard_normal(n)
     return _network(
         "tanh_unit",
         "One tanh unit: v·tanh(w·x)",
@@ -140,14 +140,19 @@ def make_tanh_unit(n: int, noise: float, data_seed: int) -> Problem:
     )
 
 
-def make_tiny_mlp(n: int, noise: float, data_seed: int) -> Problem:
+def make_tiny_mlp(n: int, noise: float, data_seed: int, data: Dataset | None = None) -> Problem:
     """A 1-2-1 tanh network; its input weights (w1, w2) are trained, the rest are fixed."""
-    rng = np.random.default_rng(data_seed)
-    x = rng.uniform(-2.0, 2.0, n)
-    teacher = tiny_mlp_predict(
-        jnp.asarray(MLP_TEACHER), {k: jnp.asarray(v) for k, v in MLP_FIXED.items()}, jnp.asarray(x)
-    )
-    y = np.asarray(teacher) + noise * rng.standard_normal(n)
+    if data is not None:
+        x, y = data.x, data.y
+    else:
+        rng = np.random.default_rng(data_seed)
+        x = rng.uniform(-2.0, 2.0, n)
+        teacher = tiny_mlp_predict(
+            jnp.asarray(MLP_TEACHER),
+            {k: jnp.asarray(v) for k, v in MLP_FIXED.items()},
+            jnp.asarray(x),
+        )
+        y = np.asarray(teacher) + noise * rng.standard_normal(n)
     return _network(
         "tiny_mlp",
         "A 1-2-1 tanh network, two input weights trained",
@@ -170,12 +175,21 @@ def _spec(name: str, summary: str, build, n: int, noise: float, seed: int) -> Pr
         name,
         summary,
         (
-            ParamSpec("n", n, 2, 2000, integer=True, doc="number of data points"),
-            ParamSpec("noise", noise, 0.0, 2.0, doc="std of the noise on y"),
-            ParamSpec("data_seed", seed, 0, 2**31 - 1, integer=True, doc="seed of the dataset"),
+            ParamSpec("n", n, 2, 2000, integer=True, doc="number of data points", dataset=True),
+            ParamSpec("noise", noise, 0.0, 2.0, doc="std of the noise on y", dataset=True),
+            ParamSpec(
+                "data_seed",
+                seed,
+                0,
+                2**31 - 1,
+                integer=True,
+                doc="seed of the dataset",
+                dataset=True,
+            ),
         ),
         build,
         has_data=True,
+        options=(data_option(1),),
     )
 
 

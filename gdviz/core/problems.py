@@ -1,8 +1,18 @@
 """Loss surfaces over two parameters: analytic test functions and data-fitting problems.
 
-This module defines :class:`Problem` and :func:`make_problem` and registers the analytic functions
-and linear regression in :mod:`gdviz.core.registry`; :mod:`gdviz.core.networks` registers the toy
-networks there. ``PROBLEMS`` and ``ProblemSpec`` are re-exported from the registry.
+This module defines :class:`Problem` and :func:`make_problem` and registers the analytic functions,
+the typed formula (``expression``, parsed by :mod:`gdviz.core.expression`) and linear regression in
+:mod:`gdviz.core.registry`; :mod:`gdviz.core.networks` registers the toy networks there.
+``PROBLEMS`` and ``ProblemSpec`` are re-exported from the registry.
+
+Every data problem takes its own points instead of generated ones: the ``data`` option (a
+:class:`gdviz.core.datafile.Dataset`). A scene that gives data must not give the parameters that
+shape generated data (``n``, ``noise``, ``data_seed``, ...: ``ParamSpec.dataset``).
+
+Minima without a closed form (networks, formulas) are searched numerically
+(:mod:`gdviz.core.minima`). ``make_problem(..., minima="defer")`` skips that search (a problem with
+``minima_pending``) for edits that must be quick, such as dragging a data point; :func:`with_minima`
+runs it later.
 
 A :class:`Problem` is plain data around a pure, module-level loss function
 ``loss(params, consts, batch)``. Data problems carry a dataset ``(x, y)`` whose rows make the
@@ -13,21 +23,33 @@ compile cache, and constants and data are traced, so editing them never recompil
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gdviz.core.datafile import MAX_POINTS, Dataset, dataset_from_pairs
+from gdviz.core.expression import ExpressionError, parse_expression
+from gdviz.core.minima import find_minima, grid_values
 from gdviz.core.registry import PROBLEMS, ProblemSpec, register
-from gdviz.core.specs import ParamSpec
+from gdviz.core.specs import MAX_COORD, OptionSpec, ParamSpec, SceneError
 from gdviz.core.types import Batch, Consts, LossFn, NDArray, Params, PredictFn
 
 Rect = tuple[tuple[float, float], tuple[float, float]]
 """``((x_min, x_max), (y_min, y_max))`` in parameter space."""
+
+ParamValue: TypeAlias = Hashable
+"""A problem parameter's value: a number (``ParamSpec``), or what an ``OptionSpec`` stores (a
+formula string, a tuple of numbers or pairs, a :class:`Dataset`). Always hashable: the problem
+cache keys on the parameters."""
+
+MinimaMode = Literal["find", "defer"]
+"""``"find"``: search minima numerically where they have no closed form; ``"defer"``: not yet."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +75,11 @@ class Problem:
       view: the default rectangle to show.
       minima: known minima, global ones first.
       predict_fn: ``predict(params, consts, x)`` for drawing the fitted model, data problems only.
+      params: the parameters it was built from (numbers and options).
+      search: the rectangle searched numerically for minima, or None when they are known exactly.
+      hints: extra starting points for that search (a formula's ``minima``).
+      minima_pending: the numerical search has not run yet (``minima`` is empty until
+        :func:`with_minima`); see ``make_problem(..., minima="defer")``.
     """
 
     name: str
@@ -65,7 +92,10 @@ class Problem:
     x: NDArray | None = None
     y: NDArray | None = None
     predict_fn: PredictFn | None = None
-    params: Mapping[str, float] = field(default_factory=dict)
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
+    search: Rect | None = None
+    hints: tuple[tuple[float, float], ...] = ()
+    minima_pending: bool = False
 
     @property
     def has_data(self) -> bool:
@@ -93,6 +123,33 @@ class Problem:
     def best_loss(self) -> float | None:
         """The lowest known loss, or None when no minimum is known (a saddle)."""
         return min((m.loss for m in self.minima), default=None)
+
+
+def labelled(found: list[tuple[tuple[float, float], float]]) -> tuple[Minimum, ...]:
+    """Minima lowest first; every one within 1e-9 of the lowest loss is global."""
+    if not found:
+        return ()
+    found = sorted(found, key=lambda m: m[1])
+    lowest = found[0][1]
+    tol = 1e-9 * max(1.0, abs(lowest))
+    return tuple(Minimum(p, v, "global" if v - lowest <= tol else "local") for p, v in found)
+
+
+def with_minima(problem: Problem) -> Problem:
+    """``problem`` with its numerical minima searched (itself when nothing is pending).
+
+    A grid over ``problem.search`` and the ``hints``, Newton-polished (:mod:`gdviz.core.minima`).
+    """
+    if not problem.minima_pending or problem.search is None:
+        return problem
+    found = find_minima(
+        problem.loss_fn,
+        problem.jax_consts(),
+        problem.full_batch(),
+        problem.search,
+        starts=problem.hints,
+    )
+    return dataclasses.replace(problem, minima=labelled(found), minima_pending=False)
 
 
 # --- loss functions: module-level so that they are stable keys for the compile cache -------------
@@ -240,9 +297,12 @@ def regression_data(
 
 
 def _linear_regression(
-    n: int, noise: float, true_m: float, true_b: float, data_seed: int
+    n: int, noise: float, true_m: float, true_b: float, data_seed: int, data: Dataset | None = None
 ) -> Problem:
-    x, y = regression_data(n, noise, true_m, true_b, data_seed)
+    if data is not None:
+        x, y = data.x, data.y
+    else:
+        x, y = regression_data(n, noise, true_m, true_b, data_seed)
     design = np.stack([x, np.ones_like(x)], axis=1)
     (m_hat, b_hat), *_ = np.linalg.lstsq(design, y, rcond=None)
     best = float(np.mean((m_hat * x + b_hat - y) ** 2))
@@ -258,6 +318,119 @@ def _linear_regression(
         x=x,
         y=y,
         predict_fn=line_predict,
+    )
+
+
+# --- a typed formula -------------------------------------------------------------------------------
+
+DEFAULT_EXPR = "x**2 + 3*y**2"
+"""The formula of an ``expression`` problem that gives none."""
+
+DEFAULT_FORMULA_VIEW = (-4.0, 4.0, -4.0, 4.0)
+"""``[xmin, xmax, ymin, ymax]`` of an ``expression`` problem that gives no view."""
+
+MAX_HINTS = 16
+"""A formula's ``minima`` hints: at most this many points."""
+
+FORMULA_GRID = 96
+"""Points per axis of the grid a formula is checked on (and its minima searched over)."""
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        v = float(value)
+    except OverflowError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _check_expr(value: object) -> str:
+    return parse_expression(value).text  # type: ignore[arg-type]  (any value: refused with a message)
+
+
+def _check_formula_view(value: object) -> tuple[float, float, float, float]:
+    shape = "must be [xmin, xmax, ymin, ymax], four finite numbers"
+    if not isinstance(value, list | tuple) or len(value) != 4:
+        raise SceneError(f"view: {shape}")
+    numbers = [_number(v) for v in value]
+    if any(v is None for v in numbers):
+        raise SceneError(f"view: {shape}")
+    x0, x1, y0, y1 = (float(v) for v in numbers)  # type: ignore[arg-type]
+    if not (x0 < x1 and y0 < y1):
+        raise SceneError(f"view: {shape} with xmin < xmax and ymin < ymax, got {list(numbers)}")
+    if max(abs(x0), abs(x1), abs(y0), abs(y1)) > MAX_COORD:
+        raise SceneError(f"view: must lie within ±{MAX_COORD:g} on both axes, got {list(numbers)}")
+    return (x0, x1, y0, y1)
+
+
+def _check_hints(value: object) -> tuple[tuple[float, float], ...]:
+    if not isinstance(value, list | tuple) or len(value) > MAX_HINTS:
+        raise SceneError(f"minima: must be an array of at most {MAX_HINTS} [x, y] points")
+    hints = []
+    for i, pair in enumerate(value):
+        xy = [_number(v) for v in pair] if isinstance(pair, list | tuple) and len(pair) == 2 else []
+        if len(xy) != 2 or None in xy or max(abs(xy[0]), abs(xy[1])) > MAX_COORD:  # type: ignore[arg-type]
+            raise SceneError(
+                f"minima[{i}]: must be a point [x, y] of finite numbers within ±{MAX_COORD:g}"
+            )
+        hints.append((float(xy[0]), float(xy[1])))  # type: ignore[arg-type]
+    return tuple(hints)
+
+
+def _list(value: tuple[object, ...]) -> list[object]:
+    return [_list(v) if isinstance(v, tuple) else v for v in value]  # type: ignore[arg-type]
+
+
+EXPRESSION_OPTIONS = (
+    OptionSpec("expr", "the formula in x and y", _check_expr, str),
+    OptionSpec("view", "[xmin, xmax, ymin, ymax] to show", _check_formula_view, _list),
+    OptionSpec("minima", "points near minima, to polish from", _check_hints, _list),
+)
+
+
+def _expression(
+    expr: str = DEFAULT_EXPR,
+    view: tuple[float, float, float, float] = DEFAULT_FORMULA_VIEW,
+    minima: tuple[tuple[float, float], ...] = (),
+) -> Problem:
+    """A typed formula: the loss is ``expr`` in ``(x, y)``.
+
+    Raises:
+      ExpressionError: the formula is refused; SceneError: it is a finite number nowhere on a
+        96² grid over the view.
+    """
+    formula = parse_expression(expr)
+    x0, x1, y0, y1 = view
+    rect = ((x0, x1), (y0, y1))
+    _, _, z = grid_values(formula.loss_fn, {}, (), rect, FORMULA_GRID)
+    if not np.isfinite(z).any():
+        raise ExpressionError(
+            f"{formula.text} is not a finite number anywhere in the view "
+            f"x in [{x0:g}, {x1:g}], y in [{y0:g}, {y1:g}]; change the formula or the view"
+        )
+    return Problem(
+        name="expression",
+        title=f"f(x, y) = {formula.text}",
+        loss_fn=formula.loss_fn,
+        consts={},
+        axis_names=("x", "y"),
+        view=rect,
+        minima=(),
+        search=rect,
+        hints=minima,
+        minima_pending=True,
+    )
+
+
+def data_option(low: int, high: int = MAX_POINTS) -> OptionSpec:
+    """The ``data`` option of a data problem: ``low`` to ``high`` own points ``[[x, y], ...]``."""
+    return OptionSpec(
+        "data",
+        f"your own points [[x, y], ...], {low:,} to {high:,} of them",
+        functools.partial(dataset_from_pairs, low=low, high=high, key="data"),
+        Dataset.pairs,
     )
 
 
@@ -293,37 +466,74 @@ register(
     ProblemSpec("himmelblau", "four minima of equal depth", (), _himmelblau),
     ProblemSpec("saddle", "x² − y²: a saddle point at the origin", (), _saddle),
     ProblemSpec(
+        "expression",
+        "your own formula in x and y, e.g. (1 - x)**2 + 100*(y - x**2)**2",
+        (),
+        _expression,
+        options=EXPRESSION_OPTIONS,
+    ),
+    ProblemSpec(
         "linear_regression",
         "mean squared error of y = m x + b on synthetic data",
         (
-            ParamSpec("n", 100, 2, 10_000, integer=True, doc="number of data points"),
-            ParamSpec("noise", 0.5, 0.0, 10.0, doc="std of the noise on y"),
-            ParamSpec("true_m", 2.0, -10.0, 10.0, doc="slope the data come from"),
-            ParamSpec("true_b", 1.0, -10.0, 10.0, doc="intercept the data come from"),
-            ParamSpec("data_seed", 0, 0, 2**31 - 1, integer=True, doc="seed of the dataset"),
+            ParamSpec("n", 100, 2, 10_000, integer=True, doc="number of data points", dataset=True),
+            ParamSpec("noise", 0.5, 0.0, 10.0, doc="std of the noise on y", dataset=True),
+            ParamSpec("true_m", 2.0, -10.0, 10.0, doc="slope the data come from", dataset=True),
+            ParamSpec("true_b", 1.0, -10.0, 10.0, doc="intercept the data come from", dataset=True),
+            ParamSpec(
+                "data_seed", 0, 0, 2**31 - 1, integer=True, doc="seed of the dataset", dataset=True
+            ),
         ),
         _linear_regression,
         has_data=True,
+        options=(data_option(2),),
     ),
 )
 
 
-def make_problem(name: str, params: Mapping[str, float] | None = None) -> Problem:
+def make_problem(
+    name: str, params: Mapping[str, ParamValue] | None = None, *, minima: MinimaMode = "find"
+) -> Problem:
     """Build a registered problem with ``params`` over its defaults.
+
+    Args:
+      name: a registered problem.
+      params: numbers for its ``ParamSpec`` parameters and values for its options (``expr``,
+        ``view``, ``minima``, ``data``, ...), each checked.
+      minima: ``"defer"`` skips the numerical minima search (``minima_pending``; see
+        :func:`with_minima`); problems whose minima are exact ignore it.
 
     Raises:
       KeyError: unknown problem or parameter name.
-      ValueError: a value out of its range.
+      ValueError: a number out of its range.
+      SceneError (a ValueError): an option refused (naming it), or own data given together with
+        a parameter that shapes generated data.
     """
     spec = PROBLEMS[name]
     given = dict(params or {})
-    values: dict[str, float] = {}
+    if "data" in given and given["data"] is None:  # None: generated data, as if not given
+        del given["data"]
+    own_data = "data" in given and spec.option("data") is not None
+    values: dict[str, ParamValue] = {}
+    build: dict[str, ParamValue] = {}
     for p in spec.params:
+        if own_data and p.dataset:
+            if p.name in given:
+                raise SceneError(
+                    f"data and {p.name}: the scene gives its own data points, so none are "
+                    f"generated; remove {p.name}"
+                )
+            build[p.name] = p.coerce(p.default)
+            continue
         value = given.pop(p.name, p.default)
         err = p.problem_with(value)
         if err:
             raise ValueError(f"{p.name} {err}")
         values[p.name] = p.coerce(value)
+    for option in spec.options:
+        if option.name in given:
+            values[option.name] = option.check(given.pop(option.name))
     if given:
         raise KeyError(f"unknown parameter(s) for {name}: {', '.join(sorted(given))}")
-    return dataclasses.replace(spec.build(**values), params=values)
+    problem = dataclasses.replace(spec.build(**build, **values), params=values)
+    return with_minima(problem) if minima == "find" else problem

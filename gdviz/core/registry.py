@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gdviz.core.specs import ParamSpec
+from gdviz.core.specs import OptionSpec, ParamSpec
 
 __all__ = ["PROBLEMS", "ProblemSpec", "register"]
 
@@ -29,6 +29,8 @@ class ProblemSpec:
       params: the problem's own parameters, with defaults and ranges.
       build: ``build(**params) -> Problem`` (a :class:`gdviz.core.problems.Problem`).
       has_data: whether the problem has a dataset (mini-batches, a data view).
+      options: its parameters that are not one number (a formula, a view, own data points), each
+        with its own check; a data problem's ``data`` option takes a scene's own points.
     """
 
     name: str
@@ -36,9 +38,18 @@ class ProblemSpec:
     params: tuple[ParamSpec, ...]
     build: Callable[..., Any]
     has_data: bool = False
+    options: tuple[OptionSpec, ...] = ()
 
     def param(self, name: str) -> ParamSpec | None:
         return next((p for p in self.params if p.name == name), None)
+
+    def option(self, name: str) -> OptionSpec | None:
+        return next((o for o in self.options if o.name == name), None)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every key its ``[problem]`` table may hold besides ``name``."""
+        return tuple(p.name for p in self.params) + tuple(o.name for o in self.options)
 
 
 PROBLEMS: dict[str, ProblemSpec] = {}

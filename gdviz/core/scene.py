@@ -2,33 +2,59 @@
 
 The format is described in DESIGN.md. :func:`scene_from_dict` checks every key and value and raises
 one :class:`SceneError` naming the file, the key and what is allowed; nothing else escapes it.
+
+A problem's ``[problem]`` table holds its numbers (``ParamSpec``) and its options (``OptionSpec``:
+a formula's ``expr``, ``view`` and ``minima``; a data problem's own ``data``), and, for a data
+problem, ``data_csv``: a CSV file of points, relative to the scene file's folder. In a
+:class:`Scene` every one of them sits in ``problem_params`` as a hashable value (own points as a
+:class:`gdviz.core.datafile.Dataset`, which remembers its CSV file); writing a scene names the CSV
+file again (relative to the new file) while it still holds the same points, and writes the points
+inline otherwise.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
 import math
 import os
 import re
+import threading
 import tomllib
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from gdviz.core.datafile import DataError, Dataset, load_data_csv, make_dataset
+from gdviz.core.expression import ExpressionError
 from gdviz.core.files import InputError, read_bytes_bounded, write_text_atomically
 from gdviz.core.optimizers import CONVENTIONS, GRADIENT_NOISE, RULES, Convention
-from gdviz.core.problems import PROBLEMS, Problem, Rect, make_problem
-from gdviz.core.specs import ParamSpec
+from gdviz.core.problems import (
+    DEFAULT_EXPR,
+    PROBLEMS,
+    MinimaMode,
+    ParamValue,
+    Problem,
+    Rect,
+    make_problem,
+    with_minima,
+)
+from gdviz.core.specs import MAX_COORD, ParamSpec, SceneError
+from gdviz.core.types import NDArray
+
+DataSource = str
+"""Where a data problem's points come from: ``"generated"``, ``"inline"`` or ``"csv"``."""
+
 
 MAX_STEPS = 10_000
 """The cap on ``steps``: 10,000 steps of nine optimizers still recompute in a few ms."""
-
-MAX_COORD = 1e4
-"""Start points and view corners must lie within ±MAX_COORD."""
 
 MAX_SEED = 2**31 - 1
 MAX_LABEL = 60
@@ -56,10 +82,6 @@ _TOP_KEYS = (
 )
 _ENTRY_KEYS = ("name", "label", "batch_size", "start", "color", "visible", "gradient_noise")
 _COLOR = re.compile(r"\A#[0-9a-fA-F]{6}\Z")  # \Z: "$" would also match before a final newline
-
-
-class SceneError(ValueError):
-    """A scene that cannot be used; the message names the source, the key and what is allowed."""
 
 
 def _show(value: object) -> str:
@@ -204,11 +226,16 @@ class OptimizerEntry:
 
 @dataclass(frozen=True)
 class Scene:
-    """A problem and the optimizer entries to run on it; immutable (edit with ``replace``)."""
+    """A problem and the optimizer entries to run on it; immutable (edit with ``replace``).
+
+    ``problem_params`` holds the problem's numbers and options by key, as given (defaults are not
+    filled in): ``{"n": 40}``, ``{"expr": "x**2 + y**2", "view": (-2.0, 2.0, -2.0, 2.0)}``,
+    ``{"data": Dataset(...)}``. Every value is hashable.
+    """
 
     problem: str
     optimizers: tuple[OptimizerEntry, ...]
-    problem_params: Mapping[str, float] = field(default_factory=dict)
+    problem_params: Mapping[str, ParamValue] = field(default_factory=dict)
     title: str = ""
     caption: str = ""
     steps: int = 200
@@ -297,7 +324,7 @@ class Scene:
         self.entry(which)  # an unknown label is a SceneError
         batch = changes.get("batch_size")
         if batch is not None:
-            problem = self.build_problem()
+            problem = self.build_problem(minima="defer")
             key = f"{which}: batch_size"
             if not problem.has_data:
                 raise SceneError(f"{key}: problem {problem.name!r} has no data to batch")
@@ -352,22 +379,208 @@ class Scene:
         spec = PROBLEMS[self.problem].param(name)
         if spec is None:
             raise SceneError(f"problem.{name}: {self.problem} has no such parameter")
+        if spec.dataset and "data" in self.problem_params:
+            raise SceneError(
+                f"problem.{name}: the scene has its own data points, so none are generated; "
+                "go back to generated data first (without_data)"
+            )
         problem = spec.problem_with(value)
         if problem is not None:
             raise SceneError(f"problem.{name}: {problem}")
         value = spec.coerce(value)
         scene = self.replace(problem_params={**self.problem_params, name: value})
         if name == "n":  # keep every batch within the new dataset
-            scene = scene.replace(
-                optimizers=tuple(
-                    dataclasses.replace(e, batch_size=min(e.batch_size, int(value)))
-                    if e.batch_size is not None
-                    else e
-                    for e in scene.optimizers
-                )
-            )
-        scene.build_problem()  # refuses a problem whose view leaves the box
+            scene = scene._with_batches_within(int(value))
+        scene.build_problem(minima="defer")  # refuses a problem whose view leaves the box
         return scene
+
+    def _with_batches_within(self, n: int | None) -> Scene:
+        """Every batch size at most ``n`` (None: no data, so no batches)."""
+        return self.replace(
+            optimizers=tuple(
+                dataclasses.replace(e, batch_size=None if n is None else min(e.batch_size, n))
+                if e.batch_size is not None
+                else e
+                for e in self.optimizers
+            )
+        )
+
+    # --- a typed formula ----------------------------------------------------------------------
+
+    def with_expression(
+        self, text: str, view: tuple[float, float, float, float] | None = None
+    ) -> Scene:
+        """The scene on the typed formula ``text`` (problem ``expression``).
+
+        From another problem the scene switches to the formula (batch sizes are dropped: a
+        formula has no data) and keeps its view, start and entries. A new formula drops the old
+        one's ``minima`` hints. ``view`` (``[xmin, xmax, ymin, ymax]``), when given, becomes the
+        formula's own view and the scene's ``[view]`` is cleared so that it shows. A title that
+        was the old problem's own becomes the new one's (``f(x, y) = ...``).
+
+        The problem is built with its minima deferred (no search yet), so this takes about the
+        time of one grid evaluation, plus its compile for a new formula.
+
+        Raises:
+          ExpressionError (a SceneError): the formula is refused; ``.column`` says where
+            (``expr: column 12: unknown name 'os'``); or it is not finite anywhere in the view.
+          SceneError: a bad ``view``.
+        """
+        spec = PROBLEMS["expression"]
+        expr = spec.option("expr").check(text)  # type: ignore[union-attr]
+        params: dict[str, ParamValue] = (
+            dict(self.problem_params) if self.problem == "expression" else {}
+        )
+        if params.get("expr") != expr:
+            params.pop("minima", None)
+        params["expr"] = expr
+        if view is not None:
+            params["view"] = spec.option("view").check(view)  # type: ignore[union-attr]
+        old_title = self.build_problem(minima="defer").title
+        scene = self.replace(
+            problem="expression",
+            problem_params=params,
+            view=None if view is not None else self.view,
+        )._with_batches_within(None)
+        problem = scene.build_problem(minima="defer")
+        if self.title in ("", old_title):
+            scene = scene.replace(title=problem.title)
+        return scene
+
+    @property
+    def expression(self) -> str | None:
+        """The typed formula of an ``expression`` scene (None for other problems)."""
+        if self.problem != "expression":
+            return None
+        return str(self.problem_params.get("expr", DEFAULT_EXPR))
+
+    # --- own data -----------------------------------------------------------------------------
+
+    @property
+    def data_source(self) -> DataSource | None:
+        """Where the points come from: ``"generated"`` (from ``n``, ``noise``, ``data_seed``),
+        ``"inline"`` (``data`` in the scene: typed, edited, or loaded and then changed) or
+        ``"csv"`` (``data_csv``, a file that :attr:`data_csv` names); None without data."""
+        if not PROBLEMS[self.problem].has_data:
+            return None
+        data = self.problem_params.get("data")
+        if not isinstance(data, Dataset):
+            return "generated"
+        return "inline" if data.csv is None else "csv"
+
+    @property
+    def data_csv(self) -> Path | None:
+        """The CSV file the points were read from (absolute), if they still are that file's."""
+        data = self.problem_params.get("data")
+        return data.csv if isinstance(data, Dataset) else None
+
+    def points(self) -> tuple[NDArray, NDArray]:
+        """``(x, y)``: the problem's data points, own or generated (read-only arrays).
+
+        Raises:
+          SceneError: the problem has no data.
+        """
+        problem = self.build_problem(minima="defer")
+        if problem.x is None or problem.y is None:
+            raise SceneError(f"problem {self.problem!r} has no data points")
+        return problem.x, problem.y
+
+    def with_data(
+        self, x: Sequence[float] | NDArray, y: Sequence[float] | NDArray, *, csv: Path | None = None
+    ) -> Scene:
+        """The scene on its own data points ``(x, y)`` (a data problem only).
+
+        The parameters that generated data (``n``, ``noise``, ``data_seed``, ...) are dropped;
+        every batch size larger than the new number of points shrinks to it (the mini-batch
+        schedules depend on ``(n, batch_size, steps, seed)``: still seeded, still valid).
+        ``csv`` records the file the points came from (see :meth:`with_data_csv`); edited
+        points have none and are saved inline.
+
+        Cost: the points are checked and hashed (~10 us for 100 points) and the problem is built
+        with its minima deferred (linear regression's least squares, exact, is always there; a
+        network's numerical search waits for ``build_problem()``). Moving a point keeps every
+        shape, so nothing recompiles; a new number of points is a new shape.
+
+        Raises:
+          DataError (a SceneError): not a data problem, too few or too many points (linear
+            regression 2, the networks 1, at most 10,000), a value not finite or beyond ±1e6.
+          SceneError: the best fit lies outside ±MAX_COORD.
+        """
+        spec = PROBLEMS[self.problem]
+        option = spec.option("data")
+        if option is None:
+            raise DataError(f"data: problem {self.problem!r} takes no data points")
+        dataset = option.check(make_dataset(x, y, csv=csv))
+        params = {
+            k: v
+            for k, v in self.problem_params.items()
+            if not ((p := spec.param(k)) is not None and p.dataset)
+        }
+        params["data"] = dataset
+        scene = self.replace(problem_params=params)._with_batches_within(dataset.n)  # type: ignore[union-attr]
+        scene.build_problem(minima="defer")
+        return scene
+
+    def with_data_csv(self, path: str | Path) -> Scene:
+        """The scene on the points of the CSV file at ``path`` (see
+        :func:`gdviz.core.datafile.load_data_csv`); saved scenes name the file again.
+
+        Raises:
+          DataError (a SceneError): naming the file and the line; the scene is unchanged.
+        """
+        x, y = load_data_csv(path)
+        return self.with_data(x, y, csv=Path(path))
+
+    def with_point_moved(self, i: int, x: float, y: float) -> Scene:
+        """The scene with data point ``i`` at ``(x, y)`` (generated points become own ones).
+
+        Raises:
+          DataError: ``i`` out of range, or the point is refused (see :meth:`with_data`).
+        """
+        xs, ys = self._editable_points(i)
+        xs[i], ys[i] = x, y
+        return self.with_data(xs, ys)
+
+    def with_point_added(self, x: float, y: float) -> Scene:
+        """The scene with one more data point ``(x, y)`` at the end (a new shape: see
+        :meth:`with_data`).
+
+        Raises:
+          DataError: already at the most points, or the point is refused.
+        """
+        xs, ys = self._editable_points(None)
+        return self.with_data(np.append(xs, x), np.append(ys, y))
+
+    def with_point_removed(self, i: int) -> Scene:
+        """The scene without data point ``i``; batch sizes shrink with the data.
+
+        Raises:
+          DataError: ``i`` out of range, or too few points would be left.
+        """
+        xs, ys = self._editable_points(i)
+        return self.with_data(np.delete(xs, i), np.delete(ys, i))
+
+    def _editable_points(self, i: int | None) -> tuple[NDArray, NDArray]:
+        if not PROBLEMS[self.problem].has_data:
+            raise DataError(f"data: problem {self.problem!r} takes no data points")
+        x, y = self.points()
+        if i is not None and not (
+            isinstance(i, int | np.integer) and not isinstance(i, bool) and 0 <= i < len(x)
+        ):
+            raise DataError(f"data: no point {_show(i)}; there are {len(x)} (0 to {len(x) - 1})")
+        return np.array(x), np.array(y)
+
+    def without_data(self) -> Scene:
+        """The scene back on generated data (the parameters' defaults); batches shrink to fit.
+
+        Raises:
+          SceneError: the problem has no data.
+        """
+        if not PROBLEMS[self.problem].has_data:
+            raise SceneError(f"problem {self.problem!r} has no data")
+        params = {k: v for k, v in self.problem_params.items() if k != "data"}
+        scene = self.replace(problem_params=params)
+        return scene._with_batches_within(scene.build_problem(minima="defer").n)
 
     def with_separate_starts(self, on: bool) -> Scene:
         """Every entry with its own start (at the shared one), or all back on the shared one."""
@@ -379,9 +592,15 @@ class Scene:
     def start_of(self, entry: OptimizerEntry) -> tuple[float, float]:
         return entry.start if entry.start is not None else self.start
 
-    def build_problem(self) -> Problem:
-        """The scene's problem (cached: equal parameters give the same object)."""
-        return _cached_problem(self.problem, tuple(sorted(self.problem_params.items())))
+    def build_problem(self, minima: MinimaMode = "find") -> Problem:
+        """The scene's problem (cached: equal parameters give the same object).
+
+        ``minima="defer"`` returns it without searching minima that have no closed form (the
+        toy networks, typed formulas): ``problem.minima_pending`` is then True and ``minima``
+        empty, unless the full problem is cached already. For edits that must be fast (dragging
+        a data point: the search takes ~0.1-1 s); call ``build_problem()`` when the edit ends.
+        """
+        return _cached_problem(self.problem, tuple(sorted(self.problem_params.items())), minima)
 
     def view_rect(self) -> Rect:
         return self.view if self.view is not None else self.build_problem().view
@@ -393,25 +612,62 @@ class Scene:
         raise SceneError(f"optimizer: no entry called {_show(label)}")
 
 
-def _cached_problem(name: str, params: tuple[tuple[str, float], ...]) -> Problem:
-    """The problem, built once for equal parameters (an LRU of 32 problems).
+_PROBLEM_CACHE = 32
+"""Problems kept per kind (built with minima, and deferred), least recently used first out."""
+
+_problems: OrderedDict[tuple[object, ...], Problem] = OrderedDict()
+_problems_lock = threading.Lock()
+
+
+def _cached_problem(
+    name: str, params: tuple[tuple[str, ParamValue], ...], minima: MinimaMode = "find"
+) -> Problem:
+    """The problem, built once for equal parameters (an LRU of 2 x 32 problems).
+
+    A deferred build (``minima="defer"``) is cached apart; a later full build of the same
+    parameters reuses it and only runs the minima search.
 
     Raises:
       SceneError: the parameters are out of range, or they make a problem whose view or default
         start lies outside ±MAX_COORD (e.g. two nearly equal x values with noise put the best
         line's slope in the millions).
     """
-    try:
-        return _built_problem(name, params)
-    except (KeyError, ValueError) as exc:
-        if isinstance(exc, SceneError):
-            raise
-        raise SceneError(f"problem: {exc}") from None
+    full = _lookup((name, params, "find"))
+    if full is not None:
+        return full
+    deferred = _lookup((name, params, "defer"))
+    if deferred is None:
+        try:
+            deferred = _built_problem(name, params)
+        except (KeyError, ValueError) as exc:
+            if isinstance(exc, SceneError):
+                raise
+            raise SceneError(f"problem: {exc}") from None
+        _store((name, params, "defer"), deferred)
+    if minima == "defer":
+        return deferred
+    full = with_minima(deferred)
+    _store((name, params, "find"), full)
+    return full
 
 
-@functools.lru_cache(maxsize=32)
-def _built_problem(name: str, params: tuple[tuple[str, float], ...]) -> Problem:
-    problem = make_problem(name, dict(params))
+def _lookup(key: tuple[object, ...]) -> Problem | None:
+    with _problems_lock:
+        problem = _problems.get(key)
+        if problem is not None:
+            _problems.move_to_end(key)
+        return problem
+
+
+def _store(key: tuple[object, ...], problem: Problem) -> None:
+    with _problems_lock:
+        _problems[key] = problem
+        while len(_problems) > 2 * _PROBLEM_CACHE:
+            _problems.popitem(last=False)
+
+
+def _built_problem(name: str, params: tuple[tuple[str, ParamValue], ...]) -> Problem:
+    problem = make_problem(name, dict(params), minima="defer")
     (x0, x1), (y0, y1) = problem.view
     if not all(math.isfinite(v) and abs(v) <= MAX_COORD for v in (x0, x1, y0, y1)):
         where = ""
@@ -419,6 +675,11 @@ def _built_problem(name: str, params: tuple[tuple[str, float], ...]) -> Problem:
             mx, my = problem.minima[0].point
             a, b = problem.axis_names
             where = f" put the best fit at ({a}, {b}) = ({mx:.3g}, {my:.3g}), which"
+        if any(k == "data" for k, _ in params):
+            raise SceneError(
+                f"problem: these data points{where} lie outside ±{MAX_COORD:g}; "
+                "move or add points (x values spread apart)"
+            )
         given = ", ".join(f"{k} = {v:g}" for k, v in params) or "the defaults"
         raise SceneError(
             f"problem: these parameters ({given}){where} lie outside ±{MAX_COORD:g}; "
@@ -608,8 +869,60 @@ def _read_view(ck: _Checker, raw: object) -> Rect:
     return (axes[0], axes[1])
 
 
-def scene_from_dict(data: Mapping[str, Any], source: str = "<scene>") -> Scene:
+def _read_problem(
+    ck: _Checker, ptable: Mapping[str, Any], folder: Path | None
+) -> tuple[str, dict[str, ParamValue]]:
+    """The ``[problem]`` table's name and parameters, each checked and named in messages."""
+    if "name" not in ptable:
+        raise ck.fail("problem.name", f"missing; one of: {', '.join(PROBLEMS)}")
+    pname = ck.string(ptable["name"], "problem.name")
+    if pname not in PROBLEMS:
+        raise ck.fail(
+            "problem.name", f"unknown problem {_show(pname)}; one of: {', '.join(PROBLEMS)}"
+        )
+    pspec = PROBLEMS[pname]
+    data_option = pspec.option("data")
+    ck.unknown(ptable, ("name", *pspec.keys, *(("data_csv",) if data_option else ())), "problem")
+    pparams: dict[str, ParamValue] = dict(ck.specced(ptable, pspec.params, "problem"))
+    for option in pspec.options:
+        if option.name in ptable:
+            try:
+                pparams[option.name] = option.check(ptable[option.name])
+            except ExpressionError as exc:
+                raise exc.with_key(f"{ck.source}: problem.{option.name}") from None
+            except SceneError as exc:
+                raise ck.fail("", f"problem.{exc}") from None
+    if data_option is not None and "data_csv" in ptable:
+        if "data" in ptable:
+            raise ck.fail("problem.data_csv", "give data or data_csv, not both")
+        name = ck.string(ptable["data_csv"], "problem.data_csv", 4096)
+        try:
+            path = Path(name) if folder is None else Path(folder) / name
+            x, y = load_data_csv(path)
+            pparams["data"] = data_option.check(make_dataset(x, y, csv=path))
+        except (SceneError, ValueError, OSError) as exc:
+            raise ck.fail("problem.data_csv", _elide(str(exc))) from None
+    if "data" in pparams:
+        given = [p.name for p in pspec.params if p.dataset and p.name in pparams]
+        if given:
+            key = "data_csv" if "data_csv" in ptable else "data"
+            raise ck.fail(
+                f"problem.{given[0]}",
+                f"the scene gives its own points ({key}), so none are generated; remove {given[0]}",
+            )
+    return pname, pparams
+
+
+def scene_from_dict(
+    data: Mapping[str, Any], source: str = "<scene>", folder: str | Path | None = None
+) -> Scene:
     """Check ``data`` (a parsed TOML document) and build the scene.
+
+    Args:
+      data: the document.
+      source: what messages call it (the file's name).
+      folder: where a relative ``data_csv`` is found (the scene file's folder); the current
+        folder when None.
 
     Raises:
       SceneError: on any unknown key, wrong type or out-of-range value, with the key in the message.
@@ -621,18 +934,11 @@ def scene_from_dict(data: Mapping[str, Any], source: str = "<scene>") -> Scene:
     if "problem" not in data:
         raise ck.fail("problem", "missing; add a [problem] table with a name")
     ptable = ck.table(data["problem"], "problem")
-    if "name" not in ptable:
-        raise ck.fail("problem.name", f"missing; one of: {', '.join(PROBLEMS)}")
-    pname = ck.string(ptable["name"], "problem.name")
-    if pname not in PROBLEMS:
-        raise ck.fail(
-            "problem.name", f"unknown problem {_show(pname)}; one of: {', '.join(PROBLEMS)}"
-        )
-    pspec = PROBLEMS[pname]
-    ck.unknown(ptable, ("name",) + tuple(p.name for p in pspec.params), "problem")
-    pparams = ck.specced(ptable, pspec.params, "problem")
+    pname, pparams = _read_problem(ck, ptable, None if folder is None else Path(folder))
     try:
         problem = _cached_problem(pname, tuple(sorted(pparams.items())))
+    except ExpressionError as exc:
+        raise exc.with_key(f"{source}: problem.{exc.key}") from None
     except SceneError as exc:
         raise ck.fail("", str(exc)) from None
 
@@ -712,8 +1018,9 @@ def _unique_labels(
     return tuple(out)
 
 
-def parse_scene(text: str, source: str = "<scene>") -> Scene:
-    """Parse TOML text into a scene.
+def parse_scene(text: str, source: str = "<scene>", folder: str | Path | None = None) -> Scene:
+    """Parse TOML text into a scene (``folder``: where a relative ``data_csv`` is found; the
+    current folder when None).
 
     Raises:
       SceneError: and nothing else, whatever the text (deep nesting, huge numbers included).
@@ -727,7 +1034,7 @@ def parse_scene(text: str, source: str = "<scene>") -> Scene:
     except (ValueError, OverflowError, MemoryError) as exc:  # e.g. an integer of 4,301 digits
         raise SceneError(f"{source}: not usable TOML: {_elide(str(exc))}") from None
     try:
-        return scene_from_dict(data, source)
+        return scene_from_dict(data, source, folder)
     except SceneError:
         raise
     except RecursionError:
@@ -793,14 +1100,48 @@ def load_scene(name_or_path: str | Path) -> Scene:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SceneError(f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    return parse_scene(text, shown)
+    return parse_scene(text, shown, path.parent)
 
 
 # --- writing --------------------------------------------------------------------------------------
 
 
-def scene_to_dict(scene: Scene) -> dict[str, Any]:
-    """The TOML document of ``scene``; ``scene_from_dict(scene_to_dict(s)) == s``."""
+def _problem_table(scene: Scene, folder: Path | None) -> dict[str, Any]:
+    """The ``[problem]`` table: numbers as they are, options through their ``dump``; own points
+    read from a CSV file name that file (relative to ``folder`` where possible) while it still
+    holds exactly these points, and are written inline otherwise."""
+    spec = PROBLEMS[scene.problem]
+    table: dict[str, Any] = {"name": scene.problem}
+    for key, value in scene.problem_params.items():
+        option = spec.option(key)
+        if option is None:
+            table[key] = value
+        elif isinstance(value, Dataset) and value.csv is not None and _still_holds(value):
+            where = str(value.csv)
+            if folder is not None:
+                with contextlib.suppress(ValueError):  # another drive (Windows): stays absolute
+                    where = os.path.relpath(value.csv, os.path.abspath(folder))
+            table["data_csv"] = where
+        else:
+            table[key] = option.dump(value)
+    return table
+
+
+def _still_holds(data: Dataset) -> bool:
+    """Whether ``data``'s CSV file still holds exactly its points."""
+    try:
+        x, y = load_data_csv(data.csv)  # type: ignore[arg-type]
+    except SceneError:
+        return False
+    return Dataset(x, y).digest == data.digest
+
+
+def scene_to_dict(scene: Scene, folder: str | Path | None = None) -> dict[str, Any]:
+    """The TOML document of ``scene``; ``scene_from_dict(scene_to_dict(s, f), folder=f) == s``.
+
+    ``folder``: where the document will be saved, for a relative ``data_csv`` (absolute when
+    None).
+    """
     doc: dict[str, Any] = {
         "title": scene.title,
         "caption": scene.caption,
@@ -808,7 +1149,7 @@ def scene_to_dict(scene: Scene) -> dict[str, Any]:
         "seed": scene.seed,
         "start": list(scene.start),
         "convention": scene.convention,
-        "problem": {"name": scene.problem, **scene.problem_params},
+        "problem": _problem_table(scene, None if folder is None else Path(folder)),
     }
     if scene.view is not None:
         doc["view"] = {"x": list(scene.view[0]), "y": list(scene.view[1])}
@@ -840,14 +1181,17 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         # JSON escapes the C0 controls as TOML wants; TOML also forbids a raw DEL.
         return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
+        if len(value) > 4 and all(isinstance(v, list | tuple) for v in value):
+            # Points, one per line: a file a person can read and edit.
+            return "[\n" + "".join(f"  {_toml_value(v)},\n" for v in value) + "]"
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
-def dumps_scene(scene: Scene) -> str:
-    """The scene as TOML text, in the order of DESIGN.md."""
-    doc = scene_to_dict(scene)
+def dumps_scene(scene: Scene, folder: str | Path | None = None) -> str:
+    """The scene as TOML text, in the order of DESIGN.md (``folder``: see :func:`scene_to_dict`)."""
+    doc = scene_to_dict(scene, folder)
     lines = []
     for key in ("title", "caption", "steps", "seed", "start", "convention"):
         lines.append(f"{key} = {_toml_value(doc[key])}")
@@ -867,10 +1211,13 @@ def save_scene(scene: Scene, path: str | Path, *, force: bool = True) -> None:
     The file is replaced only once the text is complete and only if it is a regular file (a
     symlink's target is written; a folder, FIFO or device is refused). ``force=True`` (the default,
     "Save" over the scene's own file) overwrites an existing file; ``force=False`` refuses to.
-    Every scene that exists passes the loader's checks, so what is saved always reopens.
+    Every scene that exists passes the loader's checks, so what is saved always reopens. Points
+    read from a CSV file are saved as ``data_csv``, relative to the new file, while that file
+    still holds them; inline otherwise.
 
     Raises:
       OutputError (an OSError): the folder is missing or not writable, the target is not a
         regular file, or it exists and ``force`` is False.
     """
-    write_text_atomically(path, dumps_scene(scene), force=force)
+    folder = Path(os.path.abspath(path)).parent
+    write_text_atomically(path, dumps_scene(scene, folder), force=force)

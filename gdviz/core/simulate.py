@@ -566,13 +566,14 @@ def _to_host(out: Paths) -> Paths:
     return jax.device_get(out)
 
 
-def structure_key(scene: Scene) -> tuple[object, ...]:
+def structure_key(scene: Scene, problem: Problem | None = None) -> tuple[object, ...]:
     """What decides whether ``simulate(scene)`` needs a compilation: structure and shapes.
 
     Two scenes with the same key reuse one compiled function; the UI compiles a new key off the
-    GUI thread and computes a known one at once.
+    GUI thread and computes a known one at once. ``problem``: the scene's problem if built
+    already (a deferred one during a drag: only its loss and size matter here).
     """
-    problem = scene.build_problem()
+    problem = problem or scene.build_problem(minima="defer")
     return (
         problem.loss_fn,
         scene.convention,
@@ -598,9 +599,13 @@ def _plan(scene: Scene, problem: Problem) -> tuple[tuple[bool, ...], tuple[objec
     return batched, (scene.steps, problem.n, sizes, chunk), chunk
 
 
-def is_compiled(scene: Scene) -> bool:
-    """Whether ``simulate(scene)`` would reuse a compiled program (no compile stall)."""
-    problem = scene.build_problem()
+def is_compiled(scene: Scene, problem: Problem | None = None) -> bool:
+    """Whether ``simulate(scene)`` would reuse a compiled program (no compile stall).
+
+    ``problem``: the scene's problem if built already; else it is built with its minima
+    deferred (the loss and the data size decide, not the minima).
+    """
+    problem = problem or scene.build_problem(minima="defer")
     batched, shape, _ = _plan(scene, problem)
     key = (
         problem.loss_fn,
@@ -619,12 +624,13 @@ def simulate(scene: Scene, problem: Problem | None = None) -> dict[str, Trajecto
 
     Args:
       scene: the scene to run.
-      problem: the scene's problem if already built (``scene.build_problem()`` otherwise).
+      problem: the scene's problem if already built, with or without its minima (paths do
+        not depend on them); ``scene.build_problem(minima="defer")`` otherwise.
 
     Raises:
       SceneError: the loss (or its gradient) at an entry's start is not finite.
     """
-    problem = problem or scene.build_problem()
+    problem = problem or scene.build_problem(minima="defer")
     entries = scene.optimizers
     batched, shape, chunk = _plan(scene, problem)
     schedules = tuple(

@@ -1,16 +1,28 @@
-"""Specifications of tunable numbers: problem parameters and optimizer hyperparameters.
+"""Specifications of what a scene may set: tunable numbers, other problem options, and the error.
 
-A spec carries what a scene file is checked against and what the UI needs to build a control:
-the default, the allowed range, integer or real, and whether a slider should be linear or logarithmic.
+A :class:`ParamSpec` carries what a scene file is checked against and what the UI needs to build a
+control: the default, the allowed range, integer or real, and whether a slider should be linear or
+logarithmic. An :class:`OptionSpec` is a problem parameter that is not one number (a formula, a
+rectangle, a list of points): it brings its own check. :class:`SceneError` is the one error every
+check raises; it lives here, at the bottom of the core's imports, so that every module of the core
+can raise it without importing :mod:`gdviz.core.scene` (which re-exports it).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Scale = Literal["linear", "log"]
+
+MAX_COORD = 1e4
+"""Start points, view corners and formula views must lie within ±MAX_COORD."""
+
+
+class SceneError(ValueError):
+    """A scene that cannot be used; the message names the source, the key and what is allowed."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +36,8 @@ class ParamSpec:
       integer: whether only whole numbers are allowed.
       scale: how a slider should move through the range.
       doc: a short phrase for tooltips and error messages.
+      dataset: the parameter shapes a generated dataset (``n``, ``noise``, ``data_seed``): a
+        scene that gives its own data (``data`` or ``data_csv``) must not give it.
     """
 
     name: str
@@ -33,6 +47,7 @@ class ParamSpec:
     integer: bool = False
     scale: Scale = "linear"
     doc: str = ""
+    dataset: bool = False
 
     def describe_range(self) -> str:
         kind = "an integer" if self.integer else "a number"
@@ -51,3 +66,22 @@ class ParamSpec:
     def coerce(self, value: float) -> float | int:
         """The value in the spec's own type (int for integer specs)."""
         return int(value) if self.integer else float(value)
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """A problem parameter that is not one number: a formula, a rectangle, points.
+
+    Attributes:
+      name: the key in a scene file's ``[problem]`` table.
+      doc: a short phrase for tooltips and error messages.
+      check: ``check(value) -> stored``: the value from a file (TOML lists) or from the API, checked
+        and made hashable (tuples, a :class:`gdviz.core.datafile.Dataset`); raises
+        :class:`SceneError` whose message names the key. Checking a stored value returns an equal one.
+      dump: ``dump(stored) -> TOML value`` (a string, a number or nested lists).
+    """
+
+    name: str
+    doc: str
+    check: Callable[[object], Hashable]
+    dump: Callable[[Any], object]
