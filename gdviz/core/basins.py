@@ -1,0 +1,747 @@
+"""Basin maps and stability maps: one optimizer entry run from every pixel of a grid at once.
+
+A **basin map** starts an entry from every pixel of a ``resolution x resolution`` grid over the
+scene's view and records where each run ends: in which known minimum (``problem.minima``), or
+diverged, or not settled; when it settled; its final loss. A **stability map** does the same over
+a grid of two of one entry's hyperparameters (learning rate and momentum, say), from the entry's
+start. Both are one compiled program per entry structure: ``vmap`` over the pixels (starts *and*
+hyperparameters are vmapped arguments, so one program serves both maps) around one ``lax.scan``
+over the steps, fed ``chunk`` pixels at a time. The update rules are the optax transformations of
+:mod:`gdviz.core.optimizers` and the gradient is simulate's (``jax.jacfwd`` of the problem's loss),
+so a pixel's run is the run :func:`gdviz.core.simulate.simulate` computes from that start.
+
+What a run ends as (:func:`outcome_of_path` is the definition in plain numpy; the scan computes
+the same with three counters in its carry, never the path):
+
+- **a minimum** ``m >= 0``: the last point lies within ``tol`` of minimum ``m``; the settle step is
+  the first step ``s`` such that every point from ``s`` to the end lies within ``tol`` of ``m``
+  ("entered and stayed").
+- :data:`DIVERGED`: a point after the start was not finite or left the divergence box (the view
+  grown by :data:`BOX_FACTOR` view sizes on every side, within ±``PARAM_LIMIT``), or the final loss
+  is not finite. Its final loss reads ``inf``: nothing non-finite but that reaches a caller.
+- :data:`SETTLED`: near no known minimum, and its last step moved less than ``still_tol`` (a
+  millionth of the view): it stopped somewhere else (a saddle, an unlisted minimum).
+- :data:`NOT_SETTLED`: none of these (still moving, or hopping about a minimum wider than ``tol``).
+
+The tolerance (:func:`tolerance`) is 1% of the view's shorter side, and never more than a quarter
+of the distance between two known minima (so two minima's balls never touch). 1% of the view is
+2.5 pixels of a 256-pixel map and well inside a minimum's marker on screen: a point that close is
+*at* the minimum in any picture. Much tighter and the rules that end hopping about a minimum with
+a constant step (RMSprop and Adam at about their learning rate: 0.05 on Himmelblau, 0.4% of the
+view) would count as never settling although they never leave it.
+
+Mini-batch entries use the scene's seeded schedule (:func:`gdviz.core.simulate.batch_schedule`)
+and gradient-noise entries its seeded draws (:func:`gdviz.core.simulate.noise_schedule`): the same
+batches and the same noise for every pixel, as every entry of a scene shares them.
+
+Cost: see ``gdviz bench --core`` (``basins_64_ms``, ``basins_256_ms``, ``basins_live_ms``). Work
+runs in chunks of :func:`chunk_size` pixels; ``should_stop`` is asked between chunks, and
+``progress(done, total)`` told after each, so a window can run a map on a worker thread,
+progressively (64², then 128², then 256²) and cancel it on any edit (:class:`Cancelled`).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gdviz.core.optimizers import RULES, Convention, make_transform
+from gdviz.core.problems import Problem, Rect
+from gdviz.core.scene import OptimizerEntry, Scene, SceneError
+from gdviz.core.simulate import PARAM_LIMIT, batch_schedule, noise_schedule
+from gdviz.core.types import Array, Batch, Consts, LossFn, NDArray
+
+__all__ = [
+    "DIVERGED",
+    "NOT_SETTLED",
+    "SETTLED",
+    "BasinMap",
+    "Cancelled",
+    "StabilityMap",
+    "basins",
+    "default_range",
+    "outcome_of_path",
+    "stability",
+    "tolerance",
+]
+
+DIVERGED = -1
+"""Outcome: a point was not finite or left the divergence box."""
+
+NOT_SETTLED = -2
+"""Outcome: still moving at the end, near no known minimum."""
+
+SETTLED = -3
+"""Outcome: its last step moved less than ``still_tol``, near no known minimum."""
+
+OUTCOME_NAMES = {DIVERGED: "diverged", NOT_SETTLED: "not settled", SETTLED: "settled elsewhere"}
+"""How the negative outcomes read in legends (a minimum reads as its index)."""
+
+TOL_FRACTION = 0.01
+"""A run is at a minimum within this fraction of the view's shorter side (see the module note)."""
+
+STILL_FRACTION = 1e-6
+"""A step shorter than this fraction of the view's shorter side counts as standing still."""
+
+BOX_FACTOR = 10.0
+"""A run that leaves the view grown by this many view sizes on every side has diverged."""
+
+CHUNK_ELEMS = 1 << 14
+"""Pixels x (samples per gradient, at least 1) per chunk: 16384 pixels of an analytic function,
+fewer of a data problem, whose per-step gradient has a row per sample. Measured on 2 cores
+(Himmelblau, momentum, 256², 500 steps): see ``_measured`` in :func:`chunk_size`."""
+
+MIN_CHUNK = 256
+"""No chunk is smaller than this (a smaller map is one chunk, padded)."""
+
+MAX_COMPILED = 16
+"""Compiled map programs kept, least recently used first out (one per rule, convention, loss,
+batching and shape; ~1-2 MB each)."""
+
+
+class Cancelled(Exception):  # noqa: N818 (a state, not an error)
+    """``should_stop()`` returned True between two chunks; nothing is returned."""
+
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: chunks done of all the map's chunks (every entry's), after each."""
+
+StopCheck = Callable[[], bool]
+"""``should_stop()``: asked before each chunk; True stops the map with :class:`Cancelled`."""
+
+Scale = Literal["linear", "log"]
+
+
+# --- the definition, in plain numpy ---------------------------------------------------------------
+
+
+def tolerance(problem: Problem, rect: Rect) -> float:
+    """How close to a known minimum a run must end to count as reaching it (see the module note).
+
+    ``TOL_FRACTION`` of the view's shorter side, capped at a quarter of the smallest distance
+    between two known minima.
+    """
+    (x0, x1), (y0, y1) = rect
+    tol = TOL_FRACTION * min(x1 - x0, y1 - y0)
+    points = np.array([m.point for m in problem.minima], dtype=np.float64).reshape(-1, 2)
+    if len(points) > 1:
+        gaps = np.linalg.norm(points[:, None] - points[None], axis=2)
+        tol = min(tol, 0.25 * float(gaps[np.triu_indices(len(points), 1)].min()))
+    return tol
+
+
+def still_tolerance(rect: Rect) -> float:
+    """A step shorter than this stands still: ``STILL_FRACTION`` of the view's shorter side."""
+    (x0, x1), (y0, y1) = rect
+    return STILL_FRACTION * min(x1 - x0, y1 - y0)
+
+
+def divergence_box(rect: Rect) -> NDArray:
+    """``[[x_lo, y_lo], [x_hi, y_hi]]``: the view grown by ``BOX_FACTOR`` sizes, within ±PARAM_LIMIT."""
+    (x0, x1), (y0, y1) = rect
+    w, h = x1 - x0, y1 - y0
+    lo = np.maximum([x0 - BOX_FACTOR * w, y0 - BOX_FACTOR * h], -PARAM_LIMIT)
+    hi = np.minimum([x1 + BOX_FACTOR * w, y1 + BOX_FACTOR * h], PARAM_LIMIT)
+    return np.array([lo, hi], dtype=np.float64)
+
+
+def outcome_of_path(
+    params: NDArray,
+    minima: NDArray,
+    tol: float,
+    still_tol: float,
+    box: NDArray,
+    diverged: bool = False,
+) -> tuple[int, int]:
+    """``(outcome, settle step)`` of one whole path: the definition the scan computes.
+
+    Args:
+      params: ``(steps + 1, 2)`` the points, the start first.
+      minima: ``(m, 2)`` the known minima.
+      tol, still_tol, box: see :func:`tolerance`, :func:`still_tolerance`,
+        :func:`divergence_box`.
+      diverged: the path was refused as diverged elsewhere (simulate's ``diverged_at``).
+
+    Returns:
+      The outcome (a minimum's index, or DIVERGED / SETTLED / NOT_SETTLED) and its settle step
+      (-1 unless the outcome is a minimum).
+    """
+    params = np.asarray(params, dtype=np.float64)
+    moved = params[1:]
+    inside_box = np.all((moved >= box[0]) & (moved <= box[1]), axis=1)
+    if diverged or not inside_box.all():
+        return DIVERGED, -1
+    minima = np.asarray(minima, dtype=np.float64).reshape(-1, 2)
+    if len(minima):
+        d2 = ((params[:, None, :] - minima[None]) ** 2).sum(axis=2)
+        nearest = d2.argmin(axis=1)
+        near = np.where(d2[np.arange(len(params)), nearest] <= tol * tol, nearest, -1)
+        if near[-1] >= 0:
+            away = np.nonzero(near != near[-1])[0]
+            return int(near[-1]), int(away[-1] + 1) if away.size else 0
+    last = params[-1] - params[-2]
+    if float(last @ last) <= still_tol * still_tol:
+        return SETTLED, -1
+    return NOT_SETTLED, -1
+
+
+# --- the compiled program ---------------------------------------------------------------------
+
+
+class _MapProgram:
+    """The jitted map of one structure: ``run(pixels...)`` for a chunk of pixels at once."""
+
+    def __init__(
+        self,
+        loss_fn: LossFn,
+        convention: Convention,
+        rule: str,
+        batched: bool,
+        hyper_names: tuple[str, ...],
+        varied: tuple[str, ...],
+    ) -> None:
+        grad_fn = jax.jacfwd(loss_fn)  # as simulate: forward mode suits two parameters
+
+        def one(
+            start: Array,
+            hyper: dict[str, Array],
+            noise_std: Array,
+            consts: Consts,
+            data: Batch,
+            batch_idx: Array | None,
+            noise: Array,
+            minima: Array,
+            tol2: Array,
+            box: Array,
+        ) -> tuple[Array, ...]:
+            tx = make_transform(rule, convention, hyper)
+
+            def d2_nearest(p: Array) -> tuple[Array, Array]:
+                # The minima one by one, on the two coordinates: a reduction over a (pixels, m, 2)
+                # array or an argmin per step made the whole map 5-10x slower on CPU.
+                best = (p[0] - minima[0, 0]) ** 2 + (p[1] - minima[0, 1]) ** 2
+                j = jnp.zeros((), jnp.int32)
+                for m in range(1, minima.shape[0]):
+                    d2 = (p[0] - minima[m, 0]) ** 2 + (p[1] - minima[m, 1]) ** 2
+                    j = jnp.where(d2 < best, m, j)
+                    best = jnp.minimum(d2, best)
+                return best, j
+
+            def advance(carry, xs):  # noqa: ANN001, ANN202
+                p, state, entered = carry
+                k, idx, eps = xs
+                batch = tuple(a[idx] for a in data) if batched else data
+                g = grad_fn(p, consts, batch) + noise_std * eps
+                u, state = tx.update(g, state, p)
+                q = p + u
+                # NaN fails every comparison, so a non-finite point is outside the box too.
+                out = ~((q[0] >= box[0, 0]) & (q[0] <= box[1, 0]))
+                out |= ~((q[1] >= box[0, 1]) & (q[1] <= box[1, 1]))
+                uu = u[0] * u[0] + u[1] * u[1]
+                # Two consecutive points in minima's balls a step shorter than 2 tol apart are in
+                # the same ball: balls are at least 2 tol apart (tol <= a quarter of the gap
+                # between minima). So the carry needs no "which minimum" of its own.
+                same = (d2_nearest(p)[0] <= tol2) & (d2_nearest(q)[0] <= tol2) & (uu < 4 * tol2)
+                entered = jnp.where(out | (entered < 0), -1, jnp.where(same, entered, k))
+                return (q, state, entered), uu
+
+            def step(carry, xs):  # noqa: ANN001, ANN202
+                return advance(carry, xs)[0], None
+
+            # The carry holds the point, the rule's state, and one counter: the first step of
+            # the current stay in a minimum's ball, or -1 once the run has left the box. Each
+            # array in the carry costs a kernel per step on CPU (the point and state cost two,
+            # measured: four bookkeeping arrays made a map ~3x slower than this one).
+            steps = noise.shape[0]
+            ks = jnp.arange(1, steps + 1, dtype=jnp.int32)
+            xs = (ks, batch_idx, noise)
+            carry = (start, tx.init(start), jnp.zeros((), jnp.int32))
+            carry, _ = jax.lax.scan(step, carry, jax.tree.map(lambda a: a[:-1], xs))
+            (p, _, entered), uu = advance(carry, jax.tree.map(lambda a: a[-1], xs))
+            best, j = d2_nearest(p)
+            return loss_fn(p, consts, data), entered, jnp.where(best <= tol2, j, -1), uu
+
+        # Only what varies from pixel to pixel is mapped: the starts of a basin map, the two
+        # hyperparameters of a stability map. A hyperparameter the same for every pixel stays a
+        # scalar: mapped, Adam's b1 ** t and b2 ** t became a power per pixel and step, and Adam's
+        # basin map 6x slower.
+        start_axis = 0 if "start" in varied else None
+        hyper_axes = {name: 0 if name in varied else None for name in hyper_names}
+        pixels = jax.vmap(
+            one, in_axes=(start_axis, hyper_axes, None, None, None, None, None, None, None, None)
+        )
+        self.run = jax.jit(pixels)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One entry's runs over a set of pixels: everything the program takes but the pixels."""
+
+    key: tuple[object, ...]
+    steps: int
+    consts: Consts
+    data: Batch
+    batch_idx: NDArray | None
+    noise: NDArray
+    minima: NDArray
+    tol: float
+    still_tol: float
+    box: NDArray
+    samples: int
+    hyper: dict[str, float]
+    noise_std: float
+
+    @property
+    def hyper_names(self) -> tuple[str, ...]:
+        return tuple(self.hyper)
+
+
+_programs: OrderedDict[tuple[object, ...], _MapProgram] = OrderedDict()
+_programs_lock = threading.Lock()
+
+
+def _program(job: _Job, varied: tuple[str, ...], chunk: int) -> _MapProgram:
+    key = (*job.key, varied, chunk)
+    with _programs_lock:
+        program = _programs.get(key)
+        if program is not None:
+            _programs.move_to_end(key)
+            return program
+        loss_fn, convention, rule, batched = job.key[:4]
+        program = _MapProgram(loss_fn, convention, rule, batched, job.hyper_names, varied)  # type: ignore[arg-type]
+        _programs[key] = program
+        while len(_programs) > MAX_COMPILED:
+            _programs.popitem(last=False)
+        return program
+
+
+def chunk_size(pixels: int, samples: int) -> int:
+    """Pixels per compiled call: a power of two (few shapes, so few compiles), at most
+    ``CHUNK_ELEMS / samples``, at least ``MIN_CHUNK``, and no more than ``pixels`` needs."""
+    limit = max(MIN_CHUNK, CHUNK_ELEMS // max(1, samples))
+    need = 1 << max(0, (pixels - 1).bit_length())
+    return max(MIN_CHUNK, min(limit, need))
+
+
+def _job(scene: Scene, problem: Problem, entry: OptimizerEntry, steps: int, rect: Rect) -> _Job:
+    batched = (
+        problem.has_data and entry.batch_size is not None and entry.batch_size < problem.n
+    )  # as simulate: a batch of the whole dataset is the full batch
+    batch_idx = None
+    if batched:
+        assert entry.batch_size is not None
+        batch_idx = batch_schedule(problem.n, entry.batch_size, steps, scene.seed).rows(0, steps)
+    minima = np.array([m.point for m in problem.minima], dtype=np.float64).reshape(-1, 2)
+    if not len(minima):  # nothing to be near: one point no run can reach
+        minima = np.full((1, 2), np.inf)
+    samples = (entry.batch_size if batched else problem.n) or 1
+    key = (
+        problem.loss_fn,
+        scene.convention,
+        entry.rule,
+        batched,
+        steps,
+        problem.n,
+        entry.batch_size if batched else 0,
+        len(minima),
+    )
+    return _Job(
+        key=key,
+        steps=steps,
+        consts=problem.jax_consts(),
+        data=problem.full_batch(),
+        batch_idx=batch_idx,
+        noise=noise_schedule(steps, scene.seed),
+        minima=minima,
+        tol=tolerance(problem, rect),
+        still_tol=still_tolerance(rect),
+        box=divergence_box(rect),
+        samples=samples,
+        hyper=entry.resolved_hyperparams(scene.convention),
+        noise_std=entry.gradient_noise,
+    )
+
+
+class _Result:
+    """Outcome, settle step and final loss of every pixel of one entry, filled chunk by chunk."""
+
+    def __init__(self, pixels: int) -> None:
+        self.outcome = np.empty(pixels, dtype=np.int8)
+        self.settle = np.empty(pixels, dtype=np.int32)
+        self.loss = np.empty(pixels, dtype=np.float64)
+
+
+def _classify(ends: tuple[NDArray, ...], still_tol: float) -> tuple[NDArray, NDArray, NDArray]:
+    """Outcome, settle step and final loss from what the scan returns (as :func:`outcome_of_path`)."""
+    loss, entered, near, last_move2 = ends
+    diverged = (entered < 0) | ~np.isfinite(loss)
+    still = last_move2 <= still_tol * still_tol
+    outcome = np.where(near >= 0, near, np.where(still, SETTLED, NOT_SETTLED))
+    outcome = np.where(diverged, DIVERGED, outcome)
+    settle = np.where(outcome >= 0, entered, -1)
+    return outcome, settle, np.where(diverged, np.inf, loss)
+
+
+def _run_jobs(
+    units: Sequence[tuple[_Job, NDArray, Mapping[str, NDArray]]],
+    should_stop: StopCheck | None,
+    progress: Progress | None,
+) -> list[_Result]:
+    """Run every ``(job, starts, varied hyperparameters)`` over its pixels, chunk by chunk.
+
+    ``starts`` is ``(pixels, 2)``, or ``(2,)`` for one start shared by every pixel; the varied
+    hyperparameters are ``(pixels,)`` each, the others the job's own scalars.
+    """
+    plans = []
+    for job, starts, varied in units:
+        pixels = len(starts) if starts.ndim == 2 else len(next(iter(varied.values())))
+        names = (("start",) if starts.ndim == 2 else ()) + tuple(sorted(varied))
+        chunk = chunk_size(pixels, job.samples)
+        plans.append((job, starts, varied, pixels, chunk, _program(job, names, chunk)))
+    total = sum(math.ceil(p[3] / p[4]) for p in plans)
+    done = 0
+    results = []
+    for job, starts, varied, pixels, chunk, program in plans:
+        result = _Result(pixels)
+        scalars = {k: np.float64(v) for k, v in job.hyper.items()}
+        for lo in range(0, pixels, chunk):
+            if should_stop is not None and should_stop():
+                raise Cancelled
+            hi = min(pixels, lo + chunk)
+            take = np.minimum(np.arange(lo, lo + chunk), pixels - 1)  # the last chunk padded
+            ends = program.run(
+                starts[take] if starts.ndim == 2 else starts,
+                {**scalars, **{k: v[take] for k, v in varied.items()}},
+                np.float64(job.noise_std),
+                job.consts,
+                job.data,
+                job.batch_idx,
+                job.noise,
+                job.minima,
+                np.float64(job.tol**2),
+                job.box,
+            )
+            ends = tuple(np.asarray(a)[: hi - lo] for a in ends)
+            result.outcome[lo:hi], result.settle[lo:hi], result.loss[lo:hi] = _classify(
+                ends, job.still_tol
+            )
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        results.append(result)
+    return results
+
+
+def pixel_centres(lo: float, hi: float, resolution: int, scale: Scale = "linear") -> NDArray:
+    """``resolution`` pixel centres spanning ``[lo, hi]`` (evenly, or evenly in log for "log")."""
+    edges = np.linspace(0.0, 1.0, resolution + 1)
+    t = (edges[:-1] + edges[1:]) / 2
+    if scale == "log":
+        return np.exp(np.log(lo) + t * (np.log(hi) - np.log(lo)))
+    return lo + t * (hi - lo)
+
+
+# --- basin maps -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class BasinMap:
+    """Where every start of a grid ends, per entry.
+
+    Arrays are ``(entries, resolution, resolution)`` with ``[e, i, j]`` the run of entry ``e``
+    from ``(xs[j], ys[i])`` (rows are y, as :class:`gdviz.core.surface.Surface`; row 0 is the
+    lowest y). The pixels tile ``rect`` exactly: ``xs`` and ``ys`` are pixel centres, so an image
+    of ``outcome[e]`` placed on ``rect`` puts every pixel over its start.
+
+    Attributes:
+      labels: the entries, in scene order.
+      rect: the view the grid covers.
+      xs, ys: ``(resolution,)`` the starts' coordinates.
+      outcome: int8, a minimum's index (into ``minima``), or DIVERGED / NOT_SETTLED / SETTLED.
+      settle_step: int32, the step from which the run stayed at its minimum; -1 for the other
+        outcomes.
+      final_loss: float64, the full-batch loss at the last point; ``inf`` for a diverged run.
+      minima: ``(m, 2)`` the problem's known minima, global ones first.
+      steps: steps per run.
+      tol: the tolerance used (:func:`tolerance`).
+    """
+
+    labels: tuple[str, ...]
+    rect: Rect
+    xs: NDArray
+    ys: NDArray
+    outcome: NDArray
+    settle_step: NDArray
+    final_loss: NDArray
+    minima: NDArray
+    steps: int
+    tol: float
+
+    @property
+    def resolution(self) -> int:
+        return len(self.xs)
+
+    def index(self, label: str) -> int:
+        """The position of entry ``label`` on the first axis of the arrays."""
+        try:
+            return self.labels.index(label)
+        except ValueError:
+            raise SceneError(f"optimizer: no entry called {label!r} in this map") from None
+
+    def fractions(self, label: str) -> dict[int, float]:
+        """The share of starts per outcome of entry ``label`` (outcomes that occur only)."""
+        values, counts = np.unique(self.outcome[self.index(label)], return_counts=True)
+        return {
+            int(v): float(c) / self.outcome[0].size for v, c in zip(values, counts, strict=True)
+        }
+
+
+def basins(
+    scene: Scene,
+    resolution: int,
+    steps: int | None = None,
+    labels: Sequence[str] | None = None,
+    *,
+    should_stop: StopCheck | None = None,
+    progress: Progress | None = None,
+) -> BasinMap:
+    """Run every entry of ``scene`` (or those in ``labels``) from every pixel of its view.
+
+    Start overrides of the entries are ignored: the grid is the start. Every other setting of an
+    entry holds (hyperparameters, batch size, gradient noise, the scene's seed and convention).
+    Calls with the same structure (rules, problem, steps, batch sizes, resolution) reuse compiled
+    programs; a new value of anything else (hyperparameters, problem parameters, data, view)
+    never compiles.
+
+    Args:
+      scene: the scene.
+      resolution: pixels per side (2 .. 2048).
+      steps: steps per run (1 .. 10000); the scene's by default.
+      labels: entries to map, in the order to return them; all by default.
+      should_stop: asked before each chunk; True raises :class:`Cancelled`.
+      progress: told ``(done, total)`` chunks after each.
+
+    Raises:
+      SceneError: an unknown label, or a resolution or step count out of range.
+      Cancelled: ``should_stop()`` said so.
+    """
+    _check_int(resolution, "resolution", 2, 2048)
+    steps = scene.steps if steps is None else _check_int(steps, "steps", 1, 10_000)
+    problem = scene.build_problem()
+    rect = scene.view_rect()
+    entries = [scene.entry(label) for label in labels] if labels is not None else scene.optimizers
+    (x0, x1), (y0, y1) = rect
+    xs, ys = pixel_centres(x0, x1, resolution), pixel_centres(y0, y1, resolution)
+    gx, gy = np.meshgrid(xs, ys, indexing="xy")
+    starts = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    units = [(_job(scene, problem, e, steps, rect), starts, {}) for e in entries]
+    results = _run_jobs(units, should_stop, progress)
+    shape = (len(entries), resolution, resolution)
+    return BasinMap(
+        labels=tuple(e.label for e in entries),
+        rect=rect,
+        xs=xs,
+        ys=ys,
+        outcome=np.stack([r.outcome for r in results]).reshape(shape),
+        settle_step=np.stack([r.settle for r in results]).reshape(shape),
+        final_loss=np.stack([r.loss for r in results]).reshape(shape),
+        minima=np.array([m.point for m in problem.minima], dtype=np.float64).reshape(-1, 2),
+        steps=steps,
+        tol=units[0][0].tol if units else tolerance(problem, rect),
+    )
+
+
+# --- stability maps ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class StabilityMap:
+    """How one entry's run ends for every pair of two of its hyperparameters.
+
+    Arrays are ``(resolution, resolution)`` with ``[i, j]`` the run with ``axes[0] = xs[j]`` and
+    ``axes[1] = ys[i]`` (rows are the second axis, row 0 its lowest value), from ``start``.
+
+    Attributes:
+      label: the entry.
+      axes: the two hyperparameters' names (x first).
+      scales: "linear" or "log" per axis; ``xs`` / ``ys`` are pixel centres on that scale.
+      ranges: ``((x_lo, x_hi), (y_lo, y_hi))`` the grid covers.
+      xs, ys: ``(resolution,)`` the hyperparameter values.
+      outcome, settle_step, final_loss: as in :class:`BasinMap`.
+      start: the start point of every run.
+      start_loss: the full-batch loss there.
+      minima: ``(m, 2)`` the problem's known minima.
+      steps: steps per run.
+      tol: the tolerance used (:func:`tolerance`).
+    """
+
+    label: str
+    axes: tuple[str, str]
+    scales: tuple[Scale, Scale]
+    ranges: tuple[tuple[float, float], tuple[float, float]]
+    xs: NDArray
+    ys: NDArray
+    outcome: NDArray
+    settle_step: NDArray
+    final_loss: NDArray
+    start: tuple[float, float]
+    start_loss: float
+    minima: NDArray
+    steps: int
+    tol: float
+
+    @property
+    def converged(self) -> NDArray:
+        """Where the run ended at a known minimum."""
+        return self.outcome >= 0
+
+
+def default_range(entry: OptimizerEntry, convention: Convention, name: str) -> tuple[float, float]:
+    """A stability map's default range for hyperparameter ``name`` of ``entry``.
+
+    A log-scale hyperparameter (the learning rate, eps) spans from 1/100 to 10 times the entry's
+    value, a linear one (momentum, the decays) its whole allowed range; both within the allowed
+    range. Scene files carry no range of their own (yet): this is the one default.
+    """
+    spec = RULES[entry.rule].spec(name)
+    if spec is None:
+        raise SceneError(
+            f"{name}: {entry.label} ({entry.rule}) has no such hyperparameter; "
+            f"one of: {', '.join(h.name for h in RULES[entry.rule].hyperparams)}"
+        )
+    if spec.scale == "log":
+        value = entry.resolved_hyperparams(convention)[name]
+        return max(spec.low, value / 100.0), min(spec.high, value * 10.0)
+    return spec.low, spec.high
+
+
+def stability(
+    scene: Scene,
+    label: str,
+    axes: tuple[str, str] = ("learning_rate", "momentum"),
+    ranges: tuple[tuple[float, float] | None, tuple[float, float] | None] | None = None,
+    resolution: int = 128,
+    scales: tuple[Scale, Scale] | None = None,
+    steps: int | None = None,
+    *,
+    should_stop: StopCheck | None = None,
+    progress: Progress | None = None,
+) -> StabilityMap:
+    """Run entry ``label`` of ``scene`` from its start for every pair of two hyperparameters.
+
+    Every other hyperparameter keeps the entry's value; batches and gradient noise are the
+    scene's seeded ones. Same compiled program as :func:`basins`: a new range, start or value
+    never compiles.
+
+    Args:
+      scene: the scene.
+      label: the entry.
+      axes: the two hyperparameters, x first (names as optax's: ``learning_rate``, ``momentum``,
+        ``b1``, ...).
+      ranges: ``(x_range, y_range)``; None (or a None in it) for :func:`default_range`. Ranges
+        must lie within the hyperparameters' allowed ranges (a log axis: above 0).
+      resolution: pixels per side (2 .. 2048).
+      scales: "log" or "linear" per axis; by default each hyperparameter's own slider scale.
+      steps: steps per run; the scene's by default.
+      should_stop, progress: as in :func:`basins`.
+
+    Raises:
+      SceneError: an unknown label or hyperparameter, a range out of bounds, a bad resolution.
+      Cancelled: ``should_stop()`` said so.
+    """
+    _check_int(resolution, "resolution", 2, 2048)
+    steps = scene.steps if steps is None else _check_int(steps, "steps", 1, 10_000)
+    entry = scene.entry(label)
+    if len(axes) != 2 or axes[0] == axes[1]:
+        raise SceneError(f"axes: two different hyperparameters, got {list(axes)}")
+    rule = RULES[entry.rule]
+    given = ranges if ranges is not None else (None, None)
+    spans = []
+    scale_of = []
+    for i, name in enumerate(axes):
+        default = default_range(entry, scene.convention, name)  # refuses an unknown name
+        spec = rule.spec(name)
+        assert spec is not None
+        scale = scales[i] if scales is not None else spec.scale
+        if scale not in ("linear", "log"):
+            raise SceneError(f"scales: 'linear' or 'log', got {scale!r}")
+        lo, hi = given[i] if given[i] is not None else default
+        lo, hi = float(lo), float(hi)
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise SceneError(
+                f"{name}: a range must be two finite numbers, low < high; got {lo:g}, {hi:g}"
+            )
+        if lo < spec.low or hi > spec.high:
+            raise SceneError(
+                f"{name}: the range [{lo:g}, {hi:g}] leaves the allowed [{spec.low:g}, {spec.high:g}]"
+            )
+        if scale == "log" and lo <= 0:
+            raise SceneError(f"{name}: a log axis needs a range above 0, got [{lo:g}, {hi:g}]")
+        spans.append((lo, hi))
+        scale_of.append(scale)
+    problem = scene.build_problem()
+    rect = scene.view_rect()
+    xs = pixel_centres(*spans[0], resolution, scale_of[0])
+    ys = pixel_centres(*spans[1], resolution, scale_of[1])
+    gx, gy = np.meshgrid(xs, ys, indexing="xy")
+    varied = {axes[0]: gx.ravel().copy(), axes[1]: gy.ravel().copy()}
+    start = scene.start_of(entry)
+    job = _job(scene, problem, entry, steps, rect)
+    starts = np.asarray(start, dtype=np.float64)
+    (result,) = _run_jobs([(job, starts, varied)], should_stop, progress)
+    shape = (resolution, resolution)
+    return StabilityMap(
+        label=label,
+        axes=(axes[0], axes[1]),
+        scales=(scale_of[0], scale_of[1]),
+        ranges=(spans[0], spans[1]),
+        xs=xs,
+        ys=ys,
+        outcome=result.outcome.reshape(shape),
+        settle_step=result.settle.reshape(shape),
+        final_loss=result.loss.reshape(shape),
+        start=start,
+        start_loss=problem.loss(start),
+        minima=np.array([m.point for m in problem.minima], dtype=np.float64).reshape(-1, 2),
+        steps=steps,
+        tol=job.tol,
+    )
+
+
+def _check_int(value: object, key: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SceneError(f"{key}: must be an integer in [{low}, {high}], got {value!r}")
+    return value
+
+
+def momentum_boundary(eigenvalues: Sequence[float], momentum: NDArray) -> NDArray:
+    """Heavy-ball momentum's largest stable learning rate on a quadratic, per momentum value.
+
+    optax's (and torch.optim's) momentum, ``v ← μ v + g; θ ← θ − η v``, is Polyak's heavy ball
+    ``θ' = θ − η g + μ (θ − θ_prev)``; on a quadratic with Hessian eigenvalue λ each eigen-
+    direction follows ``z² − (1 + μ − η λ) z + μ = 0``, whose roots lie inside the unit circle iff
+    ``|μ| < 1`` and ``0 < η λ < 2 (1 + μ)``. So the run converges iff ``η < 2 (1 + μ) / λ_max``.
+    """
+    return 2.0 * (1.0 + np.asarray(momentum, dtype=np.float64)) / max(eigenvalues)
+
+
+def quadratic_eigenvalues(problem: Problem) -> tuple[float, float] | None:
+    """The Hessian's eigenvalues of a ``quadratic`` problem (1 and its condition), else None."""
+    if problem.name != "quadratic":
+        return None
+    return 1.0, float(problem.consts["condition"])
+
+
+def describe(outcome: int, minima: Mapping[int, str] | None = None) -> str:
+    """How an outcome reads: a minimum's name from ``minima`` (or "minimum k"), or its state."""
+    if outcome >= 0:
+        return (minima or {}).get(outcome, f"minimum {outcome + 1}")
+    return OUTCOME_NAMES[outcome]

@@ -1,0 +1,191 @@
+"""Basin and stability maps: outcomes against theory, against simulate, and their edges."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pytest
+
+from gdviz.core import OptimizerEntry, Scene, load_scene, simulate
+from gdviz.core import basins as bm
+from gdviz.core.basins import DIVERGED, Cancelled, basins, stability
+from tests.core.test_simulate import count_compilations
+
+
+def _components(mask: np.ndarray) -> int:
+    """4-connected regions of True in ``mask``."""
+    seen = np.zeros_like(mask, dtype=bool)
+    count = 0
+    for start in zip(*np.nonzero(mask), strict=True):
+        if seen[start]:
+            continue
+        count += 1
+        queue = deque([start])
+        seen[start] = True
+        while queue:
+            i, j = queue.popleft()
+            for a, b in ((i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)):
+                if (
+                    0 <= a < mask.shape[0]
+                    and 0 <= b < mask.shape[1]
+                    and mask[a, b]
+                    and not seen[a, b]
+                ):
+                    seen[a, b] = True
+                    queue.append((a, b))
+    return count
+
+
+def test_every_start_of_every_convergent_rule_ends_in_the_bowls_minimum() -> None:
+    scene = Scene(
+        problem="quadratic",
+        problem_params={"condition": 10.0, "angle": 20.0},
+        steps=300,
+        optimizers=(
+            OptimizerEntry("sgd", "GD", {"learning_rate": 0.1}),
+            OptimizerEntry("momentum", "Momentum", {"learning_rate": 0.03, "momentum": 0.9}),
+            OptimizerEntry("nesterov", "Nesterov", {"learning_rate": 0.03, "momentum": 0.9}),
+            OptimizerEntry("adagrad", "AdaGrad", {"learning_rate": 1.0}),
+        ),
+    )
+    m = basins(scene, 16)
+    assert m.outcome.shape == (4, 16, 16) and m.labels == ("GD", "Momentum", "Nesterov", "AdaGrad")
+    assert np.all(m.outcome == 0)
+    assert np.all((m.settle_step >= 1) & (m.settle_step <= 300))
+    assert np.all(m.final_loss < 0.5 * m.tol**2 * 10)  # within tol of (0, 0) on a bowl of κ = 10
+    # A start farther out settles later (GD on a bowl: distance shrinks geometrically).
+    gd = m.settle_step[0]
+    assert gd[0, 0] > gd[8, 8]
+
+
+def test_gd_on_himmelblau_has_four_regions_each_holding_its_minimum() -> None:
+    scene = load_scene("himmelblau-basins").replace(steps=200)
+    m = basins(scene, 32, labels=["GD"])
+    gd = m.outcome[0]
+    assert set(np.unique(gd)) == {0, 1, 2, 3}
+    for k, (x, y) in enumerate(m.minima):
+        i, j = np.argmin(np.abs(m.ys - y)), np.argmin(np.abs(m.xs - x))
+        assert gd[i, j] == k
+        assert _components(gd == k) == 1, k  # one region per minimum
+        assert 0.2 < np.mean(gd == k) < 0.3  # about a quarter of the view each
+
+
+def test_the_map_is_simulate_run_from_each_pixel() -> None:
+    scene = load_scene("himmelblau-basins").replace(steps=150)
+    m = basins(scene, 24)
+    rect = scene.view_rect()
+    still, box = bm.still_tolerance(rect), bm.divergence_box(rect)
+    rng = np.random.default_rng(3)
+    seen = set()
+    for i, j in rng.integers(0, 24, size=(50, 2)):
+        paths = simulate(scene.with_start((float(m.xs[j]), float(m.ys[i]))))
+        for e, label in enumerate(m.labels):
+            path = paths[label]
+            expect = bm.outcome_of_path(
+                path.params, m.minima, m.tol, still, box, path.diverged_at is not None
+            )
+            assert expect == (m.outcome[e, i, j], m.settle_step[e, i, j]), (label, i, j)
+            np.testing.assert_allclose(m.final_loss[e, i, j], path.loss[-1], rtol=1e-9, atol=1e-12)
+            seen.add(expect[0])
+    assert {0, 1, 2, 3} <= seen
+
+
+def test_mini_batch_and_noisy_entries_use_the_scenes_seeded_schedules() -> None:
+    scene = load_scene("stochastic-vs-batch").replace(steps=60)
+    noisy = OptimizerEntry("sgd", "Noisy GD", {"learning_rate": 0.05}, gradient_noise=0.5)
+    scene = scene.replace(optimizers=(*scene.optimizers, noisy))
+    m = basins(scene, 6)
+    rect = scene.view_rect()
+    for i, j in ((0, 0), (2, 5), (5, 3)):
+        paths = simulate(scene.with_start((float(m.xs[j]), float(m.ys[i]))))
+        for e, label in enumerate(m.labels):
+            path = paths[label]
+            expect = bm.outcome_of_path(
+                path.params,
+                m.minima,
+                m.tol,
+                bm.still_tolerance(rect),
+                bm.divergence_box(rect),
+                path.diverged_at is not None,
+            )
+            assert expect == (m.outcome[e, i, j], m.settle_step[e, i, j]), (label, i, j)
+            # The same batches and noise to the last digit: the same final loss.
+            np.testing.assert_allclose(m.final_loss[e, i, j], path.loss[-1], rtol=1e-10)
+    # Another seed draws other batches: the stochastic entries' losses change, batch GD's not.
+    other = basins(scene.replace(seed=1), 6)
+    assert np.array_equal(other.final_loss[0], m.final_loss[0])
+    for e in (1, 2, 3):
+        assert not np.allclose(other.final_loss[e], m.final_loss[e])
+
+
+def test_the_momentum_stability_map_matches_the_heavy_ball_theory() -> None:
+    scene = load_scene("momentum-stability")
+    s = stability(scene, "Momentum", ranges=((0.02, 0.2), (0.0, 0.9)), resolution=24)
+    lam_max = scene.problem_params["condition"]
+    theory = s.xs[None, :] * lam_max < 2 * (1 + s.ys[:, None])  # eta lambda < 2 (1 + mu)
+    assert theory.any() and (~theory).any()
+    # Within one pixel of the theoretical boundary either answer is allowed; nowhere else.
+    edge = np.zeros_like(theory)
+    edge[:, 1:] |= theory[:, 1:] != theory[:, :-1]
+    edge[:, :-1] |= theory[:, 1:] != theory[:, :-1]
+    wrong = (s.converged != theory) & ~edge
+    assert not wrong.any(), np.argwhere(wrong)
+    assert np.all(s.converged[~edge] == theory[~edge])
+    assert np.all(s.final_loss[s.outcome == DIVERGED] == np.inf)
+    # The momentum at the top of the range allows about 1.9 times the step of plain GD.
+    top, bottom = s.converged[-1], s.converged[0]
+    assert s.xs[top].max() > 1.7 * s.xs[bottom].max()
+
+
+def test_divergence_and_nan_are_outcomes_never_errors() -> None:
+    scene = Scene(
+        problem="himmelblau",
+        steps=40,
+        optimizers=(
+            OptimizerEntry("sgd", "huge", {"learning_rate": 5.0}),
+            OptimizerEntry("adam", "fine", {"learning_rate": 0.1}),
+        ),
+    )
+    m = basins(scene, 8)
+    assert np.all(m.outcome[0] == DIVERGED)  # overflows to inf and NaN within a few steps
+    assert np.all(np.isinf(m.final_loss[0])) and np.all(m.settle_step[0] == -1)
+    assert not np.any(m.outcome[1] == DIVERGED)
+    assert np.all(np.isfinite(m.final_loss[1]))
+
+
+def test_cancelling_stops_between_chunks_and_progress_counts_them() -> None:
+    scene = load_scene("himmelblau-basins").replace(steps=20)
+    told: list[tuple[int, int]] = []
+    asked = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 1  # the first chunk runs, the second is refused
+
+    with pytest.raises(Cancelled):
+        basins(scene, 8, should_stop=stop, progress=lambda d, t: told.append((d, t)))
+    assert told == [(1, 2)]
+    told.clear()
+    basins(scene, 8, progress=lambda d, t: told.append((d, t)))
+    assert told == [(1, 2), (2, 2)]
+
+
+def test_values_never_recompile_and_bad_requests_are_scene_errors() -> None:
+    scene = load_scene("momentum-stability").replace(steps=30)
+    basins(scene, 8)
+    stability(scene, "Momentum", resolution=8)
+    edited = scene.replace_entry("Momentum", hyperparams={"learning_rate": 0.01, "momentum": 0.5})
+    edited = edited.replace(view=((-3.0, 3.0), (-2.0, 2.0))).with_problem_param("condition", 20.0)
+    with count_compilations() as compiled:
+        basins(edited, 8)
+        stability(edited, "Momentum", ranges=((0.001, 0.1), (0.1, 0.8)), resolution=8)
+    assert compiled == []
+    with pytest.raises(bm.SceneError, match="no entry"):
+        stability(scene, "nobody")
+    with pytest.raises(bm.SceneError, match="b1"):
+        stability(scene, "Momentum", axes=("learning_rate", "b1"))
+    with pytest.raises(bm.SceneError, match="resolution"):
+        basins(scene, 1)
+    with pytest.raises(bm.SceneError, match="log axis"):
+        stability(scene, "Momentum", ranges=(None, (0.0, 0.5)), scales=("log", "log"))
