@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from gdviz import __version__
@@ -18,7 +18,7 @@ from gdviz.export.files import UserError, trajectories_text
 
 __all__ = ["UserError", "main", "parse_size", "trajectories_csv", "trajectories_text"]
 
-COMMANDS = ("scenes", "trajectories", "bench", "screenshot", "render")
+COMMANDS = ("scenes", "trajectories", "bench", "screenshot", "render", "basins", "stability")
 EXIT_USAGE = 2
 
 
@@ -109,6 +109,40 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_view_argument(render)
     _add_force_argument(render)
+
+    basins = sub.add_parser(
+        "basins", help="map where every start of the view ends, per optimizer (PNG or NPZ)"
+    )
+    basins.add_argument("scene", help="built-in scene name or .toml path")
+    basins.add_argument(
+        "-o", "--output", required=True, help="OUT.png (picture) or OUT.npz (arrays)"
+    )
+    basins.add_argument("--resolution", type=int, default=256, help="starts per side (default 256)")
+    basins.add_argument("--steps", type=int, help="steps per run (default: the scene's)")
+    basins.add_argument(
+        "--size", default="1920x1080", help="WIDTHxHEIGHT of a PNG (default 1920x1080)"
+    )
+    _add_force_argument(basins)
+
+    stab = sub.add_parser(
+        "stability",
+        help="map how one optimizer ends over two of its hyperparameters (PNG or NPZ)",
+    )
+    stab.add_argument("scene", help="built-in scene name or .toml path")
+    stab.add_argument("--optimizer", required=True, help="the entry's label")
+    stab.add_argument("-o", "--output", required=True, help="OUT.png (picture) or OUT.npz (arrays)")
+    stab.add_argument(
+        "--x", default="learning_rate", help="hyperparameter across (default learning_rate)"
+    )
+    stab.add_argument("--y", default="momentum", help="hyperparameter up (default momentum)")
+    stab.add_argument("--x-range", help="LOW,HIGH (default: around the entry's value)")
+    stab.add_argument("--y-range", help="LOW,HIGH (default: around the entry's value)")
+    stab.add_argument("--resolution", type=int, default=128, help="pixels per side (default 128)")
+    stab.add_argument("--steps", type=int, help="steps per run (default: the scene's)")
+    stab.add_argument(
+        "--size", default="1920x1080", help="WIDTHxHEIGHT of a PNG (default 1920x1080)"
+    )
+    _add_force_argument(stab)
     return parser
 
 
@@ -271,6 +305,135 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+MAP_FORMATS = (".png", ".npz")
+
+
+def _parse_range(text: str | None, flag: str) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise UserError(f"{flag} must look like 0.001,0.1, got {text!r}") from None
+    return lo, hi
+
+
+def _map_progress(what: str) -> Callable[[int, int], None]:
+    def progress(done: int, total: int) -> None:
+        if done == total or done * 4 // total != (done - 1) * 4 // total:
+            _say(f"{what}: {done}/{total} chunks")
+
+    return progress
+
+
+def _write_map(output: str, arrays: dict[str, object], image_fn, size, force: bool) -> None:  # noqa: ANN001
+    """Write the arrays (.npz) or the picture ``image_fn(size)`` paints (.png), atomically."""
+    if output.lower().endswith(".npz"):
+        import io
+
+        import numpy as np
+
+        from gdviz.export.files import write_bytes_atomically
+
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        try:
+            write_bytes_atomically(output, buffer.getvalue(), force=force)
+        except OutputError as exc:
+            raise UserError(str(exc)) from None
+        print(f"wrote {output} ({', '.join(arrays)})")
+        return
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from gdviz.ui.app import _application
+    from gdviz.ui.recording import write_image
+
+    _application()
+    write_image(image_fn(size), Path(output), force=force)
+    print(f"wrote {output} ({size[0]}x{size[1]})")
+
+
+def _cmd_basins(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from gdviz.core import load_scene
+    from gdviz.core.basins import basins
+    from gdviz.export.files import check_output
+
+    size = parse_size(args.size)
+    check_output(args.output, MAP_FORMATS, force=args.force)  # before the work
+    scene = load_scene(args.scene)
+    n = len(scene.optimizers)
+    _say(f"running {n} optimizer{'s' if n != 1 else ''} from {args.resolution}² starts…")
+    m = basins(scene, args.resolution, args.steps, progress=_map_progress("basins"))
+    arrays = {
+        "labels": np.asarray(m.labels),
+        "outcome": m.outcome,
+        "settle_step": m.settle_step,
+        "final_loss": m.final_loss,
+        "x": m.xs,
+        "y": m.ys,
+        "minima": m.minima,
+        "axis_names": np.asarray(scene.build_problem().axis_names),
+        "steps": np.asarray(m.steps),
+        "tol": np.asarray(m.tol),
+    }
+
+    def paint(size: tuple[int, int]):  # noqa: ANN202
+        from gdviz.ui.maps import paint_basins
+
+        return paint_basins(m, scene, size)
+
+    _write_map(args.output, arrays, paint, size, args.force)
+    return 0
+
+
+def _cmd_stability(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from gdviz.core import load_scene
+    from gdviz.core.basins import stability
+    from gdviz.export.files import check_output
+
+    size = parse_size(args.size)
+    ranges = (_parse_range(args.x_range, "--x-range"), _parse_range(args.y_range, "--y-range"))
+    check_output(args.output, MAP_FORMATS, force=args.force)  # before the work
+    scene = load_scene(args.scene)
+    scene.entry(args.optimizer)  # an unknown label is one line, before the work
+    _say(f"running {args.optimizer} at {args.resolution}² settings…")
+    m = stability(
+        scene,
+        args.optimizer,
+        (args.x, args.y),
+        ranges,
+        args.resolution,
+        steps=args.steps,
+        progress=_map_progress("stability"),
+    )
+    arrays = {
+        "outcome": m.outcome,
+        "settle_step": m.settle_step,
+        "final_loss": m.final_loss,
+        "x": m.xs,
+        "y": m.ys,
+        "axes": np.asarray(m.axes),
+        "scales": np.asarray(m.scales),
+        "start": np.asarray(m.start),
+        "minima": m.minima,
+        "steps": np.asarray(m.steps),
+        "tol": np.asarray(m.tol),
+    }
+
+    def paint(size: tuple[int, int]):  # noqa: ANN202
+        from gdviz.ui.maps import paint_stability
+
+        return paint_stability(m, scene, size)
+
+    _write_map(args.output, arrays, paint, size, args.force)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gdviz`` console script."""
     from gdviz.core import SceneError
@@ -287,6 +450,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "bench": _cmd_bench,
         "screenshot": _cmd_screenshot,
         "render": _cmd_render,
+        "basins": _cmd_basins,
+        "stability": _cmd_stability,
     }
     try:
         return handlers[args.command](args)
