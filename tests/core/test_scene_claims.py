@@ -21,6 +21,8 @@ EXPECTED = {
     "himmelblau",
     "neuron",
     "adaptive",
+    "himmelblau-basins",
+    "momentum-stability",
 }
 
 
@@ -378,3 +380,68 @@ def test_adaptive_adam_swings_through_the_minimum_rmsprop_hops() -> None:
     assert np.all(np.abs(tail[:, 0] - floor_min) < 1e-3)
     assert np.all(np.diff(np.sign(tail[:, 1])) != 0)
     assert np.all((rms.loss[-50:] > 0.0025) & (rms.loss[-50:] < 0.0035))  # near 0.003
+
+
+def _regions(mask: np.ndarray) -> int:
+    """4-connected regions of True in ``mask`` (a flood fill)."""
+    seen = np.zeros_like(mask, dtype=bool)
+    count = 0
+    for first in zip(*np.nonzero(mask), strict=True):
+        if seen[first]:
+            continue
+        count += 1
+        stack = [first]
+        seen[first] = True
+        while stack:
+            i, j = stack.pop()
+            for a, b in ((i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)):
+                inside = 0 <= a < mask.shape[0] and 0 <= b < mask.shape[1]
+                if inside and mask[a, b] and not seen[a, b]:
+                    seen[a, b] = True
+                    stack.append((a, b))
+    return count
+
+
+def test_himmelblau_basins_gd_quadrants_momentum_fragments() -> None:
+    from gdviz.core.basins import basins
+
+    scene = load_scene("himmelblau-basins")
+    m = basins(scene, 40)
+    gd, mom = m.outcome[m.index("GD")], m.outcome[m.index("Momentum")]
+    gx, gy = np.meshgrid(m.xs, m.ys, indexing="xy")
+    d2 = [(gx - x) ** 2 + (gy - y) ** 2 for x, y in m.minima]
+    closest = np.argmin(np.stack(d2), axis=0)
+    assert np.all(gd >= 0) and np.all(mom >= 0)  # every start ends in a minimum
+    for k in range(4):
+        # GD: one region per minimum, about a quarter of the view, holding that minimum.
+        assert _regions(gd == k) == 1 and 0.2 < np.mean(gd == k) < 0.3, k
+        assert gd.flat[np.argmin(d2[k])] == k
+        # Momentum: each minimum's starts lie in several pieces.
+        assert _regions(mom == k) >= 3, k
+    # Many starts beside one minimum overshoot it: GD keeps nearly all of them, momentum not.
+    assert np.mean(gd == closest) > 0.9
+    assert np.mean(mom != closest) > 0.3
+    # The scene's own start: both settle in a minimum.
+    paths = simulate(scene)
+    for path in paths.values():
+        assert min(np.linalg.norm(path.params[-1] - p) for p in m.minima) < m.tol
+
+
+def test_momentum_stability_more_momentum_allows_a_larger_step() -> None:
+    from gdviz.core.basins import stability
+
+    scene = load_scene("momentum-stability")
+    lam_max = scene.problem_params["condition"]
+    s = stability(scene, "Momentum", ranges=((0.02, 0.2), (0.0, 0.9)), resolution=20)
+    theory = s.xs[None, :] * lam_max < 2 * (1 + s.ys[:, None])
+    # Off the boundary's pixels the map is the theory.
+    edge = np.zeros_like(theory)
+    edge[:, 1:] |= theory[:, 1:] != theory[:, :-1]
+    edge[:, :-1] |= theory[:, 1:] != theory[:, :-1]
+    assert np.array_equal(s.converged[~edge], theory[~edge])
+    # The largest stable step grows with the momentum: about 1.9 times at mu = 0.9.
+    largest = np.array([s.xs[row].max() if row.any() else 0.0 for row in s.converged])
+    assert np.all(np.diff(largest) >= 0) and largest[-1] > 1.7 * largest[0]
+    # The scene's own setting converges: its path reaches the minimum.
+    path = simulate(scene)["Momentum"]
+    assert path.diverged_at is None and np.linalg.norm(path.params[-1]) < 1e-3
