@@ -60,8 +60,8 @@ def test_every_start_of_every_convergent_rule_ends_in_the_bowls_minimum() -> Non
 
 
 def test_gd_on_himmelblau_has_four_regions_each_holding_its_minimum() -> None:
-    scene = load_scene("himmelblau-basins").replace(steps=200)
-    m = basins(scene, 32, labels=["GD"])
+    scene = load_scene("himmelblau-basins").replace(steps=150)  # the next test's program
+    m = basins(scene, 24, labels=["GD"])
     gd = m.outcome[0]
     assert set(np.unique(gd)) == {0, 1, 2, 3}
     for k, (x, y) in enumerate(m.minima):
@@ -94,10 +94,10 @@ def test_the_map_is_simulate_run_from_each_pixel() -> None:
 def test_mini_batch_and_noisy_entries_use_the_scenes_seeded_schedules() -> None:
     scene = load_scene("stochastic-vs-batch").replace(steps=60)
     noisy = OptimizerEntry("sgd", "Noisy GD", {"learning_rate": 0.05}, gradient_noise=0.5)
-    scene = scene.replace(optimizers=(*scene.optimizers, noisy))
+    scene = scene.replace(optimizers=(*scene.optimizers[:2], noisy))
     m = basins(scene, 6)
     rect = scene.view_rect()
-    for i, j in ((0, 0), (2, 5), (5, 3)):
+    for i, j in ((0, 0), (5, 3)):
         paths = simulate(scene.with_start((float(m.xs[j]), float(m.ys[i]))))
         for e, label in enumerate(m.labels):
             path = paths[label]
@@ -115,7 +115,7 @@ def test_mini_batch_and_noisy_entries_use_the_scenes_seeded_schedules() -> None:
     # Another seed draws other batches: the stochastic entries' losses change, batch GD's not.
     other = basins(scene.replace(seed=1), 6)
     assert np.array_equal(other.final_loss[0], m.final_loss[0])
-    for e in (1, 2, 3):
+    for e in (1, 2):
         assert not np.allclose(other.final_loss[e], m.final_loss[e])
 
 
@@ -139,15 +139,15 @@ def test_the_momentum_stability_map_matches_the_heavy_ball_theory() -> None:
 
 
 def test_divergence_and_nan_are_outcomes_never_errors() -> None:
-    scene = Scene(
+    scene = Scene(  # the programs of the tests above: only the values differ
         problem="himmelblau",
-        steps=40,
+        steps=150,
         optimizers=(
             OptimizerEntry("sgd", "huge", {"learning_rate": 5.0}),
-            OptimizerEntry("adam", "fine", {"learning_rate": 0.1}),
+            OptimizerEntry("momentum", "fine", {"learning_rate": 0.002, "momentum": 0.9}),
         ),
     )
-    m = basins(scene, 8)
+    m = basins(scene, 24)
     assert np.all(m.outcome[0] == DIVERGED)  # overflows to inf and NaN within a few steps
     assert np.all(np.isinf(m.final_loss[0])) and np.all(m.settle_step[0] == -1)
     assert not np.any(m.outcome[1] == DIVERGED)
@@ -155,7 +155,7 @@ def test_divergence_and_nan_are_outcomes_never_errors() -> None:
 
 
 def test_cancelling_stops_between_chunks_and_progress_counts_them() -> None:
-    scene = load_scene("himmelblau-basins").replace(steps=20)
+    scene = load_scene("himmelblau-basins").replace(steps=150)
     told: list[tuple[int, int]] = []
     asked = []
 
@@ -164,10 +164,10 @@ def test_cancelling_stops_between_chunks_and_progress_counts_them() -> None:
         return len(asked) > 1  # the first chunk runs, the second is refused
 
     with pytest.raises(Cancelled):
-        basins(scene, 8, should_stop=stop, progress=lambda d, t: told.append((d, t)))
+        basins(scene, 24, should_stop=stop, progress=lambda d, t: told.append((d, t)))
     assert told == [(1, 2)]
     told.clear()
-    basins(scene, 8, progress=lambda d, t: told.append((d, t)))
+    basins(scene, 24, progress=lambda d, t: told.append((d, t)))
     assert told == [(1, 2), (2, 2)]
 
 
