@@ -26,7 +26,7 @@ from gdviz.core.optimizers import RULES
 from gdviz.core.teaching import STAGES, stage_captions
 from gdviz.ui.controller import Controller
 from gdviz.ui.overlays import OverlaySet, head_parts
-from gdviz.ui.rate import Throttle
+from gdviz.ui.rate import Throttle, follow_drags
 from gdviz.ui.theme import LIGHT, Theme
 
 # Which overlay shows each stage of a step.
@@ -76,6 +76,7 @@ class EquationPanel(QWidget):
         self.stage = -1  # -1: step-by-step is off
 
         self.throttle = Throttle(self.refresh, parent=self)
+        follow_drags(self.throttle, controller, phase=0.75)
         controller.results_changed.connect(self.throttle)
         controller.step_changed.connect(lambda _: self.throttle())
         controller.entries_changed.connect(self._entries)

@@ -372,7 +372,7 @@ class OptimizerPanel(QWidget):
         controller.scene_changed.connect(self.refresh)
         # Status words change rarely and each refresh repaints every row: 4 Hz is plenty.
         self.throttle = Throttle(self.refresh_status, interval_ms=250, parent=self)
-        follow_drags(self.throttle, controller, interval_ms=250)
+        follow_drags(self.throttle, controller, interval_ms=250, phase=0.25)
         controller.results_changed.connect(self.throttle)
         controller.step_changed.connect(lambda _: self.throttle())
         self.rebuild()
@@ -529,6 +529,33 @@ class ProblemPanel(QWidget):
         _set_quietly(box, lambda: box.setCurrentIndex(max(index, 0)))
 
 
+class StepLabel(QLabel):
+    """"step 123": a label of fixed size, as wide as its widest text.
+
+    A label whose size can change asks its window to lay itself out again on every new text:
+    once per playback frame, that re-laid out and repainted the whole window around the views.
+    Qt skips that for a widget of fixed size; the size follows the font (presenter mode, themes).
+    """
+
+    WIDEST = f"step {MAX_STEPS}"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._fit()
+
+    def _fit(self) -> None:
+        metrics = self.fontMetrics()
+        margin = 2 * self.margin() + 8
+        self.setFixedSize(
+            max(120, metrics.horizontalAdvance(self.WIDEST) + margin), metrics.height() + 4
+        )
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit()
+        super().changeEvent(event)
+
+
 class PlaybackBar(QWidget):
     """Reset, step, play/pause, speed, a timeline to scrub, and the step count."""
 
@@ -567,8 +594,7 @@ class PlaybackBar(QWidget):
         self.timeline.setToolTip("Scrub through the steps")
         self.timeline.valueChanged.connect(self._scrub)
         layout.addWidget(self.timeline, 1)
-        self.readout = QLabel()
-        self.readout.setMinimumWidth(120)
+        self.readout = StepLabel()
         layout.addWidget(self.readout)
         self.of = QLabel("of")
         layout.addWidget(self.of)

@@ -11,7 +11,7 @@ from PySide6.QtGui import QFont
 
 from gdviz.core.surface import predictions
 from gdviz.ui.controller import Controller
-from gdviz.ui.items import cache_axes, cache_static, set_pen_color
+from gdviz.ui.items import Curve, cache_axes, cache_static, set_pen_color
 from gdviz.ui.rate import Throttle, follow_drags
 from gdviz.ui.theme import LIGHT, Theme
 
@@ -192,7 +192,7 @@ class LossPlot(pg.PlotWidget):
         self.blowups = pg.ScatterPlotItem(pxMode=True)
         self.blowups.setZValue(21)
         self.plot.addItem(self.blowups, ignoreBounds=True)
-        self.curves: dict[str, pg.PlotCurveItem] = {}
+        self.curves: dict[str, Curve] = {}
         self._brushes: dict[str, object] = {}
         self._pen_for: Theme | None = None
         self._pen = None
@@ -224,7 +224,7 @@ class LossPlot(pg.PlotWidget):
         colors = self.controller.colors(self.theme)
         entries = self.controller.scene.optimizers
         for i, entry in enumerate(entries):
-            curve = pg.PlotCurveItem(pen=pg.mkPen(colors[entry.label], width=self._width()))
+            curve = Curve(pg.mkPen(colors[entry.label], width=self._width()))
             curve.setZValue(
                 10 + (len(entries) - i) * 0.01
             )  # the first listed on top, as on the surface
@@ -373,12 +373,12 @@ class DataView(pg.PlotWidget):
         )
         cache_static(self.points)
         self.plot.addItem(self.points)
-        self.lines: dict[str, pg.PlotCurveItem] = {}
+        self.lines: dict[str, Curve] = {}
         self._xs = np.linspace(0.0, 1.0, self.GRID)
         controller.entries_changed.connect(self.rebuild)
         controller.scene_changed.connect(self._on_scene_changed)
         self.throttle = Throttle(self.update_lines, parent=self)
-        follow_drags(self.throttle, controller)
+        follow_drags(self.throttle, controller, phase=0.5)  # half a beat after the loss plot
         controller.results_changed.connect(self.throttle)
         controller.step_changed.connect(lambda _: self.update_lines(every_step=True))
         self._data_id: int | None = None
@@ -405,7 +405,7 @@ class DataView(pg.PlotWidget):
         self.lines.clear()
         colors = self.controller.colors(self.theme)
         for entry in self.controller.scene.optimizers:
-            line = pg.PlotCurveItem(pen=pg.mkPen(colors[entry.label], width=self.theme.trail_width))
+            line = Curve(pg.mkPen(colors[entry.label], width=self.theme.trail_width))
             self.plot.addItem(line)
             self.lines[entry.label] = line
         self._on_scene_changed()

@@ -36,6 +36,10 @@ class Throttle(QObject):
     def set_interval(self, interval_ms: int) -> None:
         self._interval = interval_ms / 1000.0
 
+    def hold(self, delay_ms: float) -> None:
+        """Let the next call run no sooner than ``delay_ms`` from now."""
+        self._last = time.perf_counter() - self._interval + delay_ms / 1000.0
+
     def flush(self) -> None:
         """Run now if a call is waiting (tests, screenshots)."""
         if self._timer.isActive():
@@ -53,11 +57,19 @@ loss plot and data view were a third of a drag's cost at 20 Hz; the surface, whe
 still follows every pointer move, and release brings every view exactly up to date."""
 
 
-def follow_drags(throttle: Throttle, controller: object, interval_ms: int = 50) -> None:
-    """Slow ``throttle`` down while a start point is dragged, and flush it on release."""
+def follow_drags(
+    throttle: Throttle, controller: object, interval_ms: int = 50, phase: float = 0.0
+) -> None:
+    """Slow ``throttle`` down while a start point is dragged, and flush it on release.
+
+    ``phase`` (a fraction of the drag interval) staggers the views that follow a drag, so that
+    no pointer move pays for all of them at once: with the loss plot and the data view on the
+    same beat, every seventh move of a drag on the default scene took ~2.5x a plain one.
+    """
 
     def started() -> None:
         throttle.set_interval(DRAG_INTERVAL_MS)
+        throttle.hold(phase * DRAG_INTERVAL_MS)
 
     def finished() -> None:
         throttle.set_interval(interval_ms)
