@@ -111,7 +111,10 @@ class Curve(pg.GraphicsObject):
         return self.xData, self.yData
 
     def dataBounds(  # noqa: N802 (pyqtgraph's name)
-        self, ax: int, frac: float = 1.0, orthoRange: object = None  # noqa: N803
+        self,
+        ax: int,
+        frac: float = 1.0,
+        orthoRange: object = None,  # noqa: N803
     ) -> tuple[float, float] | tuple[None, None]:
         del frac, orthoRange  # whole-data bounds: no auto-range here uses a fraction
         if self._bounds is None:

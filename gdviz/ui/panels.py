@@ -530,7 +530,7 @@ class ProblemPanel(QWidget):
 
 
 class StepLabel(QLabel):
-    """"step 123": a label of fixed size, as wide as its widest text.
+    """The "step 123" label: of fixed size, as wide as its widest text.
 
     A label whose size can change asks its window to lay itself out again on every new text:
     once per playback frame, that re-laid out and repainted the whole window around the views.
