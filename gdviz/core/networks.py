@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gdviz.core.datafile import Dataset
-from gdviz.core.problems import Problem, Rect, data_option
+from gdviz.core.problems import Problem, Rect, data_option, sample_mean
 from gdviz.core.registry import ProblemSpec, register
 from gdviz.core.specs import ParamSpec
 from gdviz.core.types import Batch, Consts, NDArray, Params
@@ -29,8 +29,8 @@ def neuron_predict(p: Params, c: Consts, x: jax.Array) -> jax.Array:
 
 
 def neuron_loss(p: Params, c: Consts, batch: Batch) -> jax.Array:
-    x, y = batch
-    return jnp.mean((neuron_predict(p, c, x) - y) ** 2)
+    x, y = batch[0], batch[1]
+    return sample_mean((neuron_predict(p, c, x) - y) ** 2, batch)
 
 
 # --- one tanh unit with an output weight: y = v tanh(w x) ----------------------------------------
@@ -42,8 +42,8 @@ def tanh_unit_predict(p: Params, c: Consts, x: jax.Array) -> jax.Array:
 
 
 def tanh_unit_loss(p: Params, c: Consts, batch: Batch) -> jax.Array:
-    x, y = batch
-    return jnp.mean((tanh_unit_predict(p, c, x) - y) ** 2)
+    x, y = batch[0], batch[1]
+    return sample_mean((tanh_unit_predict(p, c, x) - y) ** 2, batch)
 
 
 # --- a 1-2-1 tanh network, its two input weights trained ----------------------------------------
@@ -60,8 +60,8 @@ def tiny_mlp_predict(p: Params, c: Consts, x: jax.Array) -> jax.Array:
 
 
 def tiny_mlp_loss(p: Params, c: Consts, batch: Batch) -> jax.Array:
-    x, y = batch
-    return jnp.mean((tiny_mlp_predict(p, c, x) - y) ** 2)
+    x, y = batch[0], batch[1]
+    return sample_mean((tiny_mlp_predict(p, c, x) - y) ** 2, batch)
 
 
 # --- builders -------------------------------------------------------------------------------------

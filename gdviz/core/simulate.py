@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gdviz.core.optimizers import RULES, Convention, make_transform
-from gdviz.core.problems import Problem
+from gdviz.core.problems import Problem, data_capacity
 from gdviz.core.scene import Scene, SceneError
 from gdviz.core.types import Array, Batch, Consts, LossFn, NDArray
 
@@ -578,7 +578,7 @@ def structure_key(scene: Scene, problem: Problem | None = None) -> tuple[object,
         problem.loss_fn,
         scene.convention,
         scene.steps,
-        problem.n,
+        _rows(problem),
         tuple((e.rule, e.batch_size if problem.has_data else None) for e in scene.optimizers),
     )
 
@@ -596,7 +596,12 @@ def _plan(scene: Scene, problem: Problem) -> tuple[tuple[bool, ...], tuple[objec
     chunk = scene.steps
     if per_step * scene.steps > BATCH_TABLE_ELEMS:
         chunk = max(1, BATCH_TABLE_ELEMS // per_step)
-    return batched, (scene.steps, problem.n, sizes, chunk), chunk
+    return batched, (scene.steps, _rows(problem), sizes, chunk), chunk
+
+
+def _rows(problem: Problem) -> int:
+    """Rows of the problem's (padded) full batch: what shapes the programs, not ``n`` itself."""
+    return data_capacity(problem.n) if problem.has_data else 0
 
 
 def is_compiled(scene: Scene, problem: Problem | None = None) -> bool:
