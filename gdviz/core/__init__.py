@@ -9,6 +9,8 @@ import jax
 jax.config.update("jax_enable_x64", True)
 
 from gdviz.core import networks  # noqa: E402, F401  (registers the toy networks)
+from gdviz.core.datafile import DataError, load_data_csv  # noqa: E402
+from gdviz.core.expression import ExpressionError, check_expression  # noqa: E402
 from gdviz.core.optimizers import RULES, Rule  # noqa: E402
 from gdviz.core.problems import Minimum, Problem, make_problem  # noqa: E402
 from gdviz.core.registry import PROBLEMS  # noqa: E402
@@ -29,6 +31,8 @@ from gdviz.core.surface import Surface, surface  # noqa: E402
 __all__ = [
     "PROBLEMS",
     "RULES",
+    "DataError",
+    "ExpressionError",
     "Minimum",
     "OptimizerEntry",
     "Problem",
@@ -38,7 +42,9 @@ __all__ = [
     "Surface",
     "Trajectory",
     "builtin_scene_names",
+    "check_expression",
     "dumps_scene",
+    "load_data_csv",
     "load_scene",
     "make_problem",
     "parse_scene",

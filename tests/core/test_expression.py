@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from gdviz.core import SceneError, load_scene, make_problem, simulate
+from gdviz.core import SceneError, load_scene, make_problem, save_scene, simulate
 from gdviz.core.expression import (
     EXAMPLES,
     FUNCTIONS,
@@ -21,6 +21,7 @@ from gdviz.core.expression import (
     check_expression,
     parse_expression,
 )
+from gdviz.core.scene import dumps_scene, parse_scene
 from gdviz.core.simulate import is_compiled
 
 POINTS = [(0.3, -0.7), (1.1, 0.4), (-0.8, 1.9), (2.0, -1.5)]
@@ -332,3 +333,23 @@ def test_random_text_is_a_formula_or_a_scene_error(text: str) -> None:
     if err is not None:
         assert isinstance(err, SceneError) and err.message
         assert err.column is None or 1 <= err.column <= len(text) + 1
+
+
+def test_with_expression_switches_problems_and_the_scene_round_trips(tmp_path) -> None:  # noqa: ANN001
+    base = load_scene("linear-regression")
+    assert any(e.batch_size for e in base.optimizers)
+    scene = base.replace(title="").with_expression("\tx**2 + 10*sin(y)**2 ", view=(-3, 3, -2, 2))
+    assert scene.problem == "expression" and scene.expression == "x**2 + 10*sin(y)**2"
+    assert all(e.batch_size is None for e in scene.optimizers)  # a formula has no data
+    assert scene.view is None and scene.view_rect() == ((-3.0, 3.0), (-2.0, 2.0))
+    assert scene.title == "f(x, y) = x**2 + 10*sin(y)**2"
+    hinted = scene.replace(problem_params={**scene.problem_params, "minima": ((0.0, 0.0),)})
+    assert "minima" in hinted.with_expression("x**2 + 10*sin(y)**2").problem_params
+    assert "minima" not in hinted.with_expression("x**2 + 9*sin(y)**2").problem_params
+    path = tmp_path / "formula.toml"
+    save_scene(hinted, path)
+    text = path.read_text()
+    assert 'expr = "x**2 + 10*sin(y)**2"' in text and "minima = [[0.0, 0.0]]" in text
+    assert load_scene(path) == hinted == parse_scene(dumps_scene(hinted))
+    with pytest.raises(SceneError, match="view"):
+        scene.with_expression("x + y", view=(-2e4, 0, 0, 1))
