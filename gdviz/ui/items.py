@@ -40,19 +40,35 @@ def key_hyperparams(entry: OptimizerEntry, convention: Convention) -> str:
     return "  ".join(parts)
 
 
-def thin_path(xy: np.ndarray, spacing: float) -> np.ndarray:
-    """Drop points that lie less than ``spacing`` along the path from the last kept one.
+def thin_indices(xy: np.ndarray, spacing: float) -> np.ndarray:
+    """Indices of the points of ``xy`` kept when no two lie less than ``spacing`` apart along
+    the path (the first and last are kept).
 
     A converging path piles most of its points onto a pixel or two near the minimum; stroking
-    them all is most of a frame's cost and shows nothing. The first and last points are kept.
+    them all is most of a frame's cost and shows nothing. Whether a point is kept depends only
+    on the path before it, so the thinned prefix ``xy[: k + 1]`` is these indices up to ``k``
+    plus ``k`` itself: playback thins each path once, not once a frame.
     """
     if len(xy) <= 2 or spacing <= 0:
-        return xy
+        return np.arange(len(xy))
     seg = np.hypot(*np.diff(xy, axis=0).T)
     bucket = np.floor(np.concatenate([[0.0], np.cumsum(seg)]) / spacing)
     keep = np.concatenate([[True], bucket[1:] != bucket[:-1]])
     keep[-1] = True
-    return xy[keep]
+    return np.flatnonzero(keep)
+
+
+def thin_path(xy: np.ndarray, spacing: float) -> np.ndarray:
+    """The points of ``xy`` that :func:`thin_indices` keeps."""
+    return xy[thin_indices(xy, spacing)]
+
+
+def thinned_prefix(xy: np.ndarray, kept: np.ndarray, k: int) -> np.ndarray:
+    """``thin_path(xy[: k + 1], spacing)`` from ``kept = thin_indices(xy, spacing)``."""
+    n = int(np.searchsorted(kept, k, side="right"))
+    if n and kept[n - 1] == k:
+        return xy[kept[:n]]
+    return np.concatenate([xy[kept[:n]], xy[k : k + 1]])
 
 
 def set_pen_color(item: pg.GraphicsObject, color: str, width: float, **kw: object) -> None:
@@ -191,6 +207,8 @@ class Trail:
         cache_static(self.ghost)
         self._full: np.ndarray | None = None
         self._ghost_spacing = -1.0
+        self._kept = np.empty(0, dtype=np.int64)
+        self._ghost_stale = True
         self.set_color(color)
 
     def set_color(self, color: str) -> None:
@@ -223,16 +241,22 @@ class Trail:
         # At the last step the solid path covers the faint one: it is not drawn at all then
         # (nine strokes fewer per drag when playback has ended, the usual case).
         future = step < len(full) - 1
-        if future and (full is not self._full or spacing != self._ghost_spacing):
+        if full is not self._full or spacing != self._ghost_spacing:
             self._full, self._ghost_spacing = full, spacing
-            ghost = thin_path(full, spacing)
+            self._kept = thin_indices(full, spacing)
+            self._ghost_stale = True
+        if future and self._ghost_stale:
+            self._ghost_stale = False
+            ghost = full[self._kept]
             self.ghost.setData(ghost[:, 0], ghost[:, 1])
         self.ghost.setVisible(future and self.line.isVisible())
-        self.set_points(full[: step + 1], spacing)
+        self._set_solid(thinned_prefix(full, self._kept, step))
 
     def set_points(self, xy: np.ndarray, spacing: float = 0.0) -> None:
         """Show the path ``xy`` solid, thinned to points ``spacing`` apart."""
-        xy = thin_path(xy, spacing)
+        self._set_solid(thin_path(xy, spacing))
+
+    def _set_solid(self, xy: np.ndarray) -> None:
         if self._halo_wanted:
             self.halo.setData(xy[:, 0], xy[:, 1])
         self.line.setData(xy[:, 0], xy[:, 1])

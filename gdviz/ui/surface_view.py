@@ -91,6 +91,7 @@ class SurfaceView(pg.PlotWidget):
         self.plot.addItem(self.exits, ignoreBounds=True)
         self.trails: dict[str, Trail] = {}
         self._brushes: dict[str, QBrush] = {}
+        self._exits_cache: dict[str, tuple[object, np.ndarray, tuple[np.ndarray, str] | None]] = {}
         self._covered_key: object = None
         self._cover_timer = QTimer(self, singleShot=True, interval=120)
         self._cover_timer.timeout.connect(self.update_paths)
@@ -332,7 +333,7 @@ class SurfaceView(pg.PlotWidget):
             trail.set_path(path.params, k, spacing)
             positions.append(path.params[k])
             brushes.append(self._brush(colors[entry.label]))
-            leaving = exit_point(path.params, rect)
+            leaving = self._exit_point(entry.label, path.params, rect)
             if leaving is not None:
                 exits.append((leaving[0], leaving[1], colors[entry.label]))
         if positions:
@@ -354,6 +355,16 @@ class SurfaceView(pg.PlotWidget):
             )
         else:
             self.exits.setData([])
+
+    def _exit_point(
+        self, label: str, params: np.ndarray, rect: Rect
+    ) -> tuple[np.ndarray, str] | None:
+        """:func:`exit_point`, once per path and view rather than once a frame."""
+        key = (id(params), rect)
+        cached = self._exits_cache.get(label)
+        if cached is None or cached[0] != key or cached[1] is not params:
+            cached = self._exits_cache[label] = (key, params, exit_point(params, rect))
+        return cached[2]
 
     def _smooth(self, on: bool) -> None:
         """Antialiased trails at rest; plain ones while the start is dragged (12% of a drag on
