@@ -7,8 +7,6 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from gdviz.core import SceneError, load_scene
-
 
 def _configure_jax_cache() -> None:
     """Keep compiled code between runs: a restart's first paths come ~4x sooner (FACTS.md)."""
@@ -25,22 +23,29 @@ def _configure_jax_cache() -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 
 
-def _application():  # noqa: ANN202
-    import pyqtgraph as pg
-    from PySide6.QtGui import QPixmapCache
+def _bare_application():  # noqa: ANN202
+    """The QApplication with its names and font: Qt alone, nothing of pyqtgraph or JAX."""
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("gdviz")
     app.setOrganizationName("gdviz")
+    font = app.font()
+    font.setPointSize(11)
+    app.setFont(font)
+    return app
+
+
+def _application():  # noqa: ANN202
+    import pyqtgraph as pg
+    from PySide6.QtGui import QPixmapCache
+
+    app = _bare_application()
     pg.setConfigOptions(antialias=True, imageAxisOrder="row-major")
     # The views cache their still parts (axes, heatmap, contours, loss curves) as pixmaps; Qt's
     # default 10 MB pixmap cache holds less than one window's worth at 1600x1000 and thrashed,
     # making every playback frame 5x slower. 256 MB holds several full-HD windows.
     QPixmapCache.setCacheLimit(256 * 1024)
-    font = app.font()
-    font.setPointSize(11)
-    app.setFont(font)
     return app
 
 
@@ -68,26 +73,38 @@ def run(scene_ref: str | None = None) -> int:
     if not has_display():
         print(NO_DISPLAY, file=sys.stderr)
         return 2
-    app = _application()
+    app = _bare_application()
     from PySide6.QtCore import QSettings
 
+    from gdviz.ui.splash import StartupCard, scene_title
+
     remembered = QSettings("gdviz", "gdviz").value("last_scene")
-    ref = scene_ref or remembered or "linear-regression"
+    ref = str(scene_ref or remembered or "linear-regression")
+    card = StartupCard(scene_title(ref))
+    card.show()
+    card.say("Loading JAX and optax…")
+    _application()
+    from gdviz.core import SceneError, load_scene
+
+    card.say("Reading the scene…")
     try:
         scene = load_scene(ref)
     except SceneError as exc:
         if scene_ref is not None:
+            card.close()
             print(f"gdviz: error: {exc}", file=sys.stderr)
             return 2
         scene = load_scene("linear-regression")  # the remembered file is gone: start afresh
     _configure_jax_cache()
+    card.say("Building the window…")
     from gdviz.ui.main_window import MainWindow
 
     window = MainWindow(scene, remember=True, autoplay=True)
     window.restore_settings()
-    if Path(str(ref)).suffix == ".toml" and Path(str(ref)).exists():
-        window.scene_path = Path(str(ref))
+    if Path(ref).suffix == ".toml" and Path(ref).exists():
+        window.scene_path = Path(ref)
     window.show()
+    card.finish(window)
     return app.exec()
 
 
@@ -109,6 +126,7 @@ def screenshot(
       SceneError: the scene does not load.
       UserError: the image cannot or must not be written, or ``step`` is out of range.
     """
+    from gdviz.core import load_scene
     from gdviz.export.files import IMAGE_FORMATS, UserError, check_output
     from gdviz.ui.recording import write_image
 

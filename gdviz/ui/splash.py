@@ -1,0 +1,104 @@
+"""The start-up card: shown a few tenths of a second after launch, while JAX loads.
+
+Importing JAX and optax takes ~1.4 s on a 2-core machine and cannot overlap with Qt's own
+imports (both hold the GIL: a thread importing JAX beside the window made start-up slower, not
+faster). So the first thing the window command does is show this card, with Qt alone imported,
+and say what it is waiting for; the window replaces it when it is built.
+
+This module imports PySide6 and nothing of gdviz's core, pyqtgraph or JAX.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPainter, QPixmap
+from PySide6.QtWidgets import QApplication, QSplashScreen
+
+BACKGROUND = "#1E2229"
+INK = "#F2F4F7"
+MUTED = "#A0A4AC"
+# The first six colours of the trails' palette (theme.PALETTE), as a strip along the top.
+STRIPE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+
+MAX_TITLE_BYTES = 64 * 1024
+"""A scene file read for its title only: a larger one is not read here (the loader says why)."""
+
+
+def scene_title(ref: str) -> str:
+    """The title of a built-in scene or a scene file, read without the core (no JAX); the
+    reference itself when it has none or cannot be read (the loader reports that later)."""
+    try:
+        path = Path(ref)
+        if path.suffix == ".toml":
+            if not path.is_file() or path.stat().st_size > MAX_TITLE_BYTES:
+                return path.name
+            text = path.read_text("utf-8")
+        else:
+            text = resources.files("gdviz.scenes").joinpath(f"{ref}.toml").read_text("utf-8")
+        title = tomllib.loads(text).get("title")
+    except (OSError, ValueError, tomllib.TOMLDecodeError):
+        return str(ref)
+    return title if isinstance(title, str) and title.strip() else str(ref)
+
+
+class StartupCard(QSplashScreen):
+    """A card with the app's name, the scene about to open and what start-up is doing."""
+
+    SIZE = (620, 300)
+
+    def __init__(self, title: str) -> None:
+        screen = QGuiApplication.primaryScreen()
+        ratio = screen.devicePixelRatio() if screen is not None else 1.0
+        w, h = self.SIZE
+        pixmap = QPixmap(round(w * ratio), round(h * ratio))
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(QColor(BACKGROUND))
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        band = w / len(STRIPE)
+        for i, color in enumerate(STRIPE):
+            painter.fillRect(QRectF(i * band, 0, band + 1, 8), QColor(color))
+        painter.setPen(QColor(INK))
+        painter.setFont(_font(40, QFont.Weight.Bold))
+        painter.drawText(QRectF(36, 36, w - 72, 64), Qt.AlignmentFlag.AlignLeft, "gdviz")
+        painter.setPen(QColor(MUTED))
+        painter.setFont(_font(13))
+        painter.drawText(
+            QRectF(38, 104, w - 76, 28),
+            Qt.AlignmentFlag.AlignLeft,
+            "Watch gradient-based optimizers race across loss surfaces",
+        )
+        painter.setPen(QColor(INK))
+        painter.setFont(_font(17, QFont.Weight.DemiBold))
+        elided = painter.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight, w - 76)
+        painter.drawText(QRectF(38, 160, w - 76, 34), Qt.AlignmentFlag.AlignLeft, elided)
+        painter.end()
+        super().__init__(pixmap)
+        self.message = ""
+
+    def say(self, message: str) -> None:
+        """Show what start-up is doing now, and paint it at once."""
+        self.message = message
+        self.showMessage(message)  # repaints the card through drawContents
+        QApplication.processEvents()
+
+    def drawContents(self, painter: QPainter) -> None:  # noqa: N802 (Qt's name)
+        w, h = self.SIZE
+        painter.setPen(QColor(MUTED))
+        painter.setFont(_font(12))
+        painter.drawText(
+            QRectF(38, h - 56, w - 76, 32),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            self.message,
+        )
+
+
+def _font(points: int, weight: QFont.Weight = QFont.Weight.Normal) -> QFont:
+    font = QFont(QApplication.font())
+    font.setPointSize(points)
+    font.setWeight(weight)
+    return font
