@@ -7,6 +7,11 @@ Recomputing is synchronous when the scene's structure is already compiled (about
 default scene: fine on every mouse move). A new structure (another rule, step count or batch size)
 compiles on a worker thread while the window stays live; edits made meanwhile are coalesced and
 the newest scene is computed when the compile is done.
+
+Problems whose minima are searched numerically (typed formulas, the toy networks) are built with
+the search deferred where an edit must be quick: while a data point is dragged (the search runs
+on release), and for a new formula or data set in the window (the search runs on the worker,
+next to the compile, and the markers appear when it is done).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -41,11 +47,13 @@ class Controller(QObject):
       drag_started / drag_finished: a start handle is being dragged / was released (secondary
         views follow at a lower rate meanwhile, and exactly on release).
       scene_replaced: a whole new scene was opened (views show its own view rectangle).
+      view_changed: the scene's view rectangle changed (a new formula's view): views show it.
       results_changed: new trajectories are in ``results``.
       step_changed(int): the playback step moved.
       playing_changed(bool): playback started or stopped.
       busy_changed(bool): a compile is running in the background.
       error(str): a message for the user; nothing was changed.
+      notice(str): a passing message (a data point that could not go where it was dragged).
     """
 
     entries_changed = Signal()
@@ -55,13 +63,16 @@ class Controller(QObject):
     drag_started = Signal()
     drag_finished = Signal()
     scene_replaced = Signal()
+    view_changed = Signal()
     results_changed = Signal()
     step_changed = Signal(int)
     playing_changed = Signal(bool)
     busy_changed = Signal(bool)
     batch_view_changed = Signal()
     error = Signal(str)
-    _computed = Signal(object, object)  # scene, results (from the worker thread)
+    notice = Signal(str)
+    _computed = Signal(object, object, object)  # scene, results, problem (from the worker)
+    _minima_found = Signal(object, object)  # scene, problem with its minima (from the worker)
 
     def __init__(self, scene: Scene, *, background: bool = True, parent: QObject | None = None):
         super().__init__(parent)
@@ -79,6 +90,9 @@ class Controller(QObject):
         self._stale = False
         self._position = 0.0  # fractional step while playing
         self._computed.connect(self._on_computed)
+        self._minima_found.connect(self._on_minima_found)
+        self._live = False  # the problem changed during a drag: panels refresh on release
+        self._drag_refused: str | None = None  # why the last dragged position was refused
         self._timer = QTimer(self)
         self._timer.setInterval(16)
         self._timer.timeout.connect(self._tick)
@@ -102,6 +116,20 @@ class Controller(QObject):
             self.drag_started.emit()
 
     def end_drag(self) -> None:
+        """The pointer came up: a data drag's problem gets its minima (a network's search ran
+        deferred during the drag), the panels refresh once, and every view catches up."""
+        if self._live:
+            self._live = False
+            if self.problem.minima_pending:
+                try:
+                    self.problem = self.scene.build_problem()
+                except SceneError as exc:
+                    self.error.emit(str(exc))
+            self.problem_changed.emit()
+            self.scene_changed.emit()
+        if self._drag_refused is not None:
+            self.notice.emit(self._drag_refused)
+            self._drag_refused = None
         if self.dragging:
             self.dragging = False
             self.drag_finished.emit()
@@ -144,13 +172,25 @@ class Controller(QObject):
         self._recompute(play_when_done=restart)
 
     def _edit(
-        self, make: Callable[[], Scene], *, entries: bool = False, start_only: bool = False
+        self,
+        make: Callable[[], Scene],
+        *,
+        entries: bool = False,
+        start_only: bool = False,
+        live: bool = False,
+        defer_minima: bool = False,
+        on_error: Callable[[str], None] | None = None,
     ) -> bool:
         """Apply an edit that keeps the view and the playback step.
 
         ``make`` builds the new scene; a ``SceneError`` from it (a limit every door shares:
         starts within ±1e4, labels of at most 60 characters, at most 32 entries, …) is shown to
-        the user and changes nothing. Returns whether the edit was applied.
+        the user (``on_error``, else the ``error`` signal) and changes nothing. Returns whether
+        the edit was applied.
+
+        ``live``: a move of a dragged data point: the problem is built with its minima search
+        deferred to the release, and the panels (``scene_changed``) wait for it too.
+        ``defer_minima``: a new problem whose minima search may run on the worker.
         """
         try:
             scene = make()
@@ -158,12 +198,16 @@ class Controller(QObject):
                 self.scene.problem,
                 self.scene.problem_params,
             )
-            problem = scene.build_problem() if problem_changed else self.problem
+            if problem_changed:
+                defer = live or (defer_minima and self._background)
+                problem = scene.build_problem(minima="defer" if defer else "find")
+            else:
+                problem = self.problem
             # Compiled already (a drag, a hyperparameter): compute now, and refuse the edit if
             # the core does (a start whose loss is not finite).
             results = simulate(scene, problem) if self._synchronous(scene) else None
         except SceneError as exc:
-            self.error.emit(str(exc))
+            (on_error or self.error.emit)(str(exc))
             return False
         self.scene = scene
         self.problem = problem
@@ -171,12 +215,17 @@ class Controller(QObject):
             self.entries_changed.emit()
         if problem_changed:
             self.problem_changed.emit()
-        # A drag moves only a start, on every mouse move: the panels have nothing to show for it.
-        (self.start_changed if start_only else self.scene_changed).emit()
+        if live:
+            self._live = self._live or problem_changed
+        else:
+            # A drag moves only a start, on every mouse move: the panels have nothing to show.
+            (self.start_changed if start_only else self.scene_changed).emit()
         if results is None:
             self._recompute()
         else:
             self._apply(scene, results)
+            if problem.minima_pending and not live:
+                self._pool.submit(self._minima_in_worker, scene)
         return True
 
     def _synchronous(self, scene: Scene) -> bool:
@@ -287,6 +336,77 @@ class Controller(QObject):
         if self._edit(lambda: self.scene.replace(steps=int(steps))):
             self.set_step(min(self.step, steps))
 
+    # --- your own problem: a typed formula, own data points ------------------------------------
+
+    def _view_rect(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        return self.scene.view if self.scene.view is not None else self.problem.view
+
+    def set_expression(
+        self,
+        text: str,
+        view: tuple[float, float, float, float] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> bool:
+        """Put the scene on the formula ``text`` (and its own ``view``, ``[xmin, xmax, ymin,
+        ymax]``, when given). From another problem every entry's row is rebuilt (no batches on
+        a formula); a new view rectangle is shown (``view_changed``). A refused formula or view
+        goes to ``on_error`` (else ``error``) and changes nothing."""
+        before_problem, before_view = self.scene.problem, self._view_rect()
+        switched = before_problem != "expression"
+
+        def make() -> Scene:
+            scene = self.scene.with_expression(text, view)
+            (x0, x1), (y0, y1) = scene.view or scene.build_problem(minima="defer").view
+            x, y = scene.start
+            if not (x0 <= x <= x1 and y0 <= y <= y1):  # the paths would start out of sight
+                scene = scene.with_start((x0 + 0.2 * (x1 - x0), y0 + 0.8 * (y1 - y0)))
+            return scene
+
+        if not self._edit(
+            make,
+            entries=switched,
+            defer_minima=True,
+            on_error=on_error,
+        ):
+            return False
+        if switched or self._view_rect() != before_view:
+            self.view_changed.emit()
+        return True
+
+    def move_point(self, i: int, xy: tuple[float, float]) -> bool:
+        """Move data point ``i`` to ``xy``. During a drag (:meth:`begin_drag`) this is a live
+        edit: the minima search of a network waits for the release, and a position the core
+        refuses (a fit beyond ±1e4) leaves the point where it was and is said on release."""
+        x, y = float(xy[0]), float(xy[1])
+        if not self.dragging:
+            return self._edit(lambda: self.scene.with_point_moved(i, x, y), defer_minima=True)
+
+        def refused(message: str) -> None:
+            self._drag_refused = message
+
+        done = self._edit(lambda: self.scene.with_point_moved(i, x, y), live=True, on_error=refused)
+        if done:
+            self._drag_refused = None
+        return done
+
+    def add_point(self, xy: tuple[float, float]) -> bool:
+        """One more data point at ``xy`` (batch sizes stay within the data)."""
+        x, y = float(xy[0]), float(xy[1])
+        return self._edit(lambda: self.scene.with_point_added(x, y), defer_minima=True)
+
+    def remove_point(self, i: int) -> bool:
+        """Data point ``i`` removed (batch sizes shrink with the data)."""
+        return self._edit(lambda: self.scene.with_point_removed(i), defer_minima=True)
+
+    def load_data(self, path: str | Path) -> bool:
+        """The points of a CSV file; on a bad file the message names file and line and the
+        current points stay."""
+        return self._edit(lambda: self.scene.with_data_csv(path), defer_minima=True)
+
+    def reset_data(self) -> bool:
+        """Back to the generated data of the problem's parameters."""
+        return self._edit(lambda: self.scene.without_data(), defer_minima=True)
+
     # --- computing -----------------------------------------------------------------------------
 
     def _recompute(self, play_when_done: bool = False) -> None:
@@ -310,11 +430,13 @@ class Controller(QObject):
     def _compute_in_worker(self, scene: Scene, problem: Problem) -> None:
         try:
             results: object = simulate(scene, problem)
+            if problem.minima_pending:  # a new formula or data set: its minima, off the GUI
+                problem = scene.build_problem()
         except Exception as exc:  # noqa: BLE001 (reported to the user on the GUI thread)
             results = exc
-        self._computed.emit(scene, results)
+        self._computed.emit(scene, results, problem)
 
-    def _on_computed(self, scene: Scene, results: object) -> None:
+    def _on_computed(self, scene: Scene, results: object, problem: Problem) -> None:
         self._inflight = False
         self.busy_changed.emit(False)
         if isinstance(results, Exception):
@@ -322,9 +444,30 @@ class Controller(QObject):
             return
         if self._stale or scene is not self.scene:
             self._stale = False
+            self._on_minima_found(scene, problem)
             self._recompute()
             return
+        self._on_minima_found(scene, problem)
         self._apply(scene, results)  # type: ignore[arg-type]
+
+    def _minima_in_worker(self, scene: Scene) -> None:
+        try:
+            problem = scene.build_problem()
+        except Exception:  # noqa: BLE001 (no markers is all that is lost; the edit was checked)
+            return
+        self._minima_found.emit(scene, problem)
+
+    def _on_minima_found(self, scene: Scene, problem: Problem) -> None:
+        """Minima searched on the worker: shown if the scene still has that problem and is not
+        being dragged (the release finds them itself)."""
+        same = (scene.problem, scene.problem_params) == (
+            self.scene.problem,
+            self.scene.problem_params,
+        )
+        if same and self.problem.minima_pending and not problem.minima_pending and not self._live:
+            self.problem = problem
+            self.problem_changed.emit()
+            self.scene_changed.emit()
 
     def _apply(self, scene: Scene, results: dict[str, Trajectory]) -> None:
         self.results = results

@@ -7,8 +7,11 @@ per key and per kind of widget:
 
 - a number field (a spin box) keeps what a number needs: digits, sign, point, exponent, Up/Down,
   Backspace; every other shortcut fires. Enter commits the value and hands focus to the views.
-- a text field (an optimizer's label) keeps everything it types; only keys that type nothing
-  (Ctrl+…, F-keys, Page Up/Down) fire. Esc hands focus back to the views.
+- a text field (an optimizer's label, the formula) keeps everything it types: letters, Space,
+  ``*`` and ``+``, arrows, Home/End; only keys that type nothing (Ctrl+…, F-keys, Page Up/Down)
+  fire. Esc hands focus back to the views. A field that *commits* (``COMMIT_PROPERTY``: the
+  formula) hands focus back after Enter too, unless it still holds a refused value
+  (``REFUSED_PROPERTY``): then it stays, for the user to correct.
 - any other widget of the window (a button, slider, check box, drop-down, the views) never keeps
   a key that is one of the window's shortcuts.
 
@@ -30,6 +33,12 @@ from PySide6.QtWidgets import (
     QTextEdit,
     QWidget,
 )
+
+COMMIT_PROPERTY = "gdvizCommits"
+"""A text field with this Qt property True applies its text with Enter (the formula field)."""
+
+REFUSED_PROPERTY = "gdvizRefused"
+"""True while a committing field holds text that was refused (focus stays after Enter)."""
 
 NUMBER_TEXT = set("0123456789.,+-eE")
 """What a number field must keep when typed: digits, sign, decimal point, exponent."""
@@ -57,6 +66,11 @@ def text_field(widget: QWidget | None) -> bool:
     return (
         isinstance(widget, QLineEdit | QTextEdit | QPlainTextEdit) and number_field(widget) is None
     )
+
+
+def commit_field(widget: QWidget | None) -> bool:
+    """A text field that applies its text with Enter (see ``COMMIT_PROPERTY``)."""
+    return text_field(widget) and bool(widget.property(COMMIT_PROPERTY))  # type: ignore[union-attr]
 
 
 def types_nothing(event: QKeyEvent) -> bool:
@@ -109,6 +123,11 @@ class KeyRouter(QObject):
         if target is not None and target.isVisible():
             target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
+    def _hand_back_if_taken(self, field: QWidget) -> None:
+        """After Enter in a committing field: back to the views if its text was applied."""
+        if QApplication.focusWidget() is field and not field.property(REFUSED_PROPERTY):
+            self.hand_back()
+
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
         kind = event.type()
         if kind not in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress):
@@ -123,6 +142,8 @@ class KeyRouter(QObject):
         if kind == QEvent.Type.KeyPress:
             if number is not None and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
                 QTimer.singleShot(0, self.hand_back)  # after the field has taken the value
+            elif commit_field(obj) and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                QTimer.singleShot(0, lambda field=obj: self._hand_back_if_taken(field))
             elif key == Qt.Key.Key_Escape and (number is not None or text_field(obj)):
                 self.hand_back()
                 return True

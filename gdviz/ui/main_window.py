@@ -270,6 +270,10 @@ class MainWindow(QMainWindow):
         ctl.entries_changed.connect(self.hover.clear)  # no m, b readout over a w1, w2 scene
         ctl.busy_changed.connect(lambda b: self.busy.setText("preparing…" if b else ""))
         ctl.error.connect(self.show_error)
+        ctl.notice.connect(self.notify)
+        ctl.view_changed.connect(self.surface.fit_view)  # a new formula's own view
+        self.data_view.hovered.connect(self.hover.setText)
+        self.problem_panel.load_data_requested.connect(self.load_data)
         ctl.entries_changed.connect(self._on_entries_changed)
         self._build_menus()
         self.overlays.listeners.append(self._sync_overlay_actions)
@@ -344,6 +348,7 @@ class MainWindow(QMainWindow):
         self._action(file, "&Open scene…", self.open_scene, QKeySequence.StandardKey.Open)
         self._action(file, "&Save scene", self.save_scene, QKeySequence.StandardKey.Save)
         self._action(file, "Save scene &as…", self.save_scene_as, QKeySequence.StandardKey.SaveAs)
+        self.load_data_action = self._action(file, "&Load data (CSV)…", self.load_data)
         file.addSeparator()
         self._action(file, "Export &video (MP4)…", lambda: self.export("video"), "Ctrl+E")
         self._action(file, "Export &GIF…", lambda: self.export("GIF"))
@@ -392,11 +397,19 @@ class MainWindow(QMainWindow):
         self._action(play, "Step forward", lambda: ctl.step_by(1), "Right")
         self._action(play, "Reset", ctl.reset, "Home")
         self._action(play, "Go to the end", lambda: (ctl.pause(), ctl.set_step(ctl.steps)), "End")
+        data = bar.addMenu("&Data")
+        data.addAction(self.load_data_action)
+        self.reset_data_action = self._action(data, "&Reset to generated data", ctl.reset_data)
+        self.remove_point_action = self._action(
+            data, "Remove the &point under the pointer", self.data_view.remove_current_point, "Del"
+        )
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
 
     def _on_entries_changed(self) -> None:
         self.data_view.setVisible(self.data_view.applicable)
+        for action in (self.load_data_action, self.reset_data_action, self.remove_point_action):
+            action.setEnabled(self.controller.problem.has_data)
         self.setWindowTitle(f"gdviz — {self.controller.scene.title}")
 
     def open_scene(self) -> None:
@@ -405,6 +418,20 @@ class MainWindow(QMainWindow):
         )
         if path and self.controller.load(path):
             self.scene_path = Path(path)
+
+    def load_data(self) -> None:
+        """File > Load data: a CSV file of points (the folder is remembered); a bad file is
+        shown with its line, and the current points stay."""
+        if not self.controller.problem.has_data:
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Load data points", self._recall("data/folder", ""), "CSV (*.csv *.txt);;All (*)"
+        )
+        if not path:
+            return
+        self._remember("data/folder", str(Path(path).parent))
+        if self.controller.load_data(path):
+            self.notify(f"Loaded {Path(path).name}: {self.controller.problem.n} points")
 
     # --- saving and exporting ------------------------------------------------------------------
 
@@ -618,6 +645,8 @@ class MainWindow(QMainWindow):
             "<tr><td><b>Drag</b></td><td>&nbsp;&nbsp;the round handle: move the start</td></tr>"
             "<tr><td><b>Click</b></td><td>&nbsp;&nbsp;the surface: start there</td></tr>"
             "<tr><td><b>Wheel</b></td><td>&nbsp;&nbsp;zoom; drag empty space to pan</td></tr>"
+            "<tr><td><b>Data view</b></td><td>&nbsp;&nbsp;click: add a point; drag a point: "
+            "move it; right-click or Del: remove it</td></tr>"
         )
         return f"<table>{rows}{extra}</table>"
 

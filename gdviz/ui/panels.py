@@ -11,7 +11,16 @@ from collections.abc import Callable
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygonF
+from PySide6.QtGui import (
+    QColor,
+    QFontDatabase,
+    QIcon,
+    QInputMethodEvent,
+    QPainter,
+    QPixmap,
+    QPolygonF,
+    QTextCharFormat,
+)
 from PySide6.QtWidgets import (
     QAbstractSlider,
     QAbstractSpinBox,
@@ -19,11 +28,13 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QColorDialog,
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLayoutItem,
     QLineEdit,
     QMenu,
     QPushButton,
@@ -36,12 +47,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gdviz.core import check_expression
+from gdviz.core.expression import EXAMPLES, FUNCTIONS, MAX_LENGTH
 from gdviz.core.optimizers import CONVENTIONS, GRADIENT_NOISE, RULES
-from gdviz.core.problems import PROBLEMS
+from gdviz.core.problems import DEFAULT_EXPR, DEFAULT_FORMULA_VIEW, PROBLEMS
 from gdviz.core.scene import MAX_LABEL, MAX_STEPS, OptimizerEntry
-from gdviz.core.specs import ParamSpec
+from gdviz.core.specs import MAX_COORD, ParamSpec
 from gdviz.core.status import classify
 from gdviz.ui.controller import SPEEDS, Controller
+from gdviz.ui.keys import COMMIT_PROPERTY, REFUSED_PROPERTY
 from gdviz.ui.rate import Throttle, follow_drags
 from gdviz.ui.theme import LIGHT, Theme
 
@@ -440,8 +454,97 @@ class OptimizerPanel(QWidget):
             row.refresh_status()
 
 
+FORMULA_EXAMPLES: tuple[tuple[str, str, tuple[float, float, float, float]], ...] = (
+    ("Rosenbrock", "(1 - x)**2 + 100*(y - x**2)**2", (-2.0, 2.0, -1.0, 3.0)),
+    ("Himmelblau", "(x**2 + y - 11)**2 + (x + y**2 - 7)**2", (-6.0, 6.0, -6.0, 6.0)),
+    ("Saddle", "x**2 - y**2", (-2.0, 2.0, -2.0, 2.0)),
+    (
+        "Beale",
+        "(1.5 - x + x*y)**2 + (2.25 - x + x*y**2)**2 + (2.625 - x + x*y**3)**2",
+        (-4.5, 4.5, -4.5, 4.5),
+    ),
+    ("Ripples", "x**2 + 10*sin(y)**2", (-4.0, 4.0, -4.0, 4.0)),
+    ("Logistic loss", "log(1 + exp(-x*y))", (-4.0, 4.0, -4.0, 4.0)),
+    (
+        "Six-hump camel",
+        "(4 - 2.1*x**2 + x**4/3)*x**2 + x*y + (-4 + 4*y**2)*y**2",
+        (-2.0, 2.0, -1.2, 1.2),
+    ),
+    ("Ring", "(x**2 + y**2 - 4)**2", (-3.0, 3.0, -3.0, 3.0)),
+    *(e for e in EXAMPLES if e[0] not in {"Rosenbrock", "Himmelblau", "Ripples", "Logistic loss"}),
+)
+"""``(name, formula, view)``: the Problem panel's examples (the core's, and the classics that
+have a problem of their own, as formulas to edit)."""
+
+_FORMULA_OF_PROBLEM = {"rosenbrock": 0, "himmelblau": 1, "saddle": 2, "beale": 3}
+"""A problem whose formula is an example: "Your formula" starts from it."""
+
+ERROR_COLOR = "#C00000"
+
+
+class FormulaEdit(QLineEdit):
+    """The formula field: monospace, and the refused part of a formula underlined in red (a
+    text format laid over the text, so that typing goes on undisturbed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setProperty(COMMIT_PROPERTY, True)  # Enter applies and hands focus to the views
+        self.setMaxLength(MAX_LENGTH)
+        self.setPlaceholderText("a formula in x and y, e.g. x**2 + 3*y**2")
+        self.setClearButtonEnabled(False)
+        self.bad: tuple[int, int] | None = None  # (0-based start, length) of the refused part
+        self.cursorPositionChanged.connect(lambda *_: self._paint_mark())
+
+    def mark(self, bad: tuple[int, int] | None) -> None:
+        self.bad = bad
+        self.setProperty(REFUSED_PROPERTY, bad is not None)
+        self._paint_mark()
+
+    def _paint_mark(self) -> None:
+        attributes = []
+        if self.bad is not None:
+            start, length = self.bad
+            fmt = QTextCharFormat()
+            fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
+            fmt.setUnderlineColor(QColor(ERROR_COLOR))
+            fmt.setForeground(QColor(ERROR_COLOR))
+            # Input-method formats are placed relative to the cursor.
+            attributes.append(
+                QInputMethodEvent.Attribute(
+                    QInputMethodEvent.AttributeType.TextFormat,
+                    start - self.cursorPosition(),
+                    length,
+                    fmt,
+                )
+            )
+        QApplication.sendEvent(self, QInputMethodEvent("", attributes))
+
+
+def refused_span(text: str, column: int | None) -> tuple[int, int] | None:
+    """The part of ``text`` to mark for an error at 1-based ``column``: the name or number that
+    starts there, else that one character (the end of the text when it is past it)."""
+    if column is None or not text:
+        return None
+    start = min(max(column - 1, 0), len(text) - 1)
+    end = start + 1
+    if text[start].isalnum() or text[start] == "_":
+        while end < len(text) and (text[end].isalnum() or text[end] in "_."):
+            end += 1
+    return start, end - start
+
+
 class ProblemPanel(QWidget):
-    """The problem's own parameters, the convention, the seed and the starts mode."""
+    """The problem's own parameters, the convention, the seed and the starts mode.
+
+    On a formula (problem ``expression``): the formula field (checked as it is typed, applied
+    with Enter), its examples and its view. Elsewhere: a button to type a formula instead. On a
+    data problem: where the points come from, and the way back to generated data.
+
+    Signals:
+      load_data_requested: the "Load CSV…" button (the window owns the file dialog).
+    """
+
+    load_data_requested = Signal()
 
     def __init__(self, controller: Controller) -> None:
         super().__init__()
@@ -449,17 +552,58 @@ class ProblemPanel(QWidget):
         self.form = QFormLayout(self)
         self.form.setContentsMargins(8, 8, 8, 8)
         self.spins: dict[str, pg.SpinBox] = {}
+        self.formula: FormulaEdit | None = None
+        self.formula_message: QLabel | None = None
+        self.examples: QComboBox | None = None
+        self.view_spins: list[QDoubleSpinBox] = []
+        self.formula_button: QPushButton | None = None
+        self.data_source: QLabel | None = None
+        self.generated_button: QPushButton | None = None
+        self.load_button: QPushButton | None = None
         self._problem: str | None = None
         controller.scene_changed.connect(self.refresh)
         controller.batch_view_changed.connect(self.refresh)
         self.refresh()
 
-    def _build(self) -> None:
+    def _clear(self) -> None:
+        # Taken out and deleted later: the button that asked for a new problem is still in
+        # its own clicked signal.
+        def drop(item: QLayoutItem | None) -> None:
+            if item is None:
+                return
+            if item.widget() is not None:
+                item.widget().hide()
+                item.widget().deleteLater()
+            elif item.layout() is not None:
+                layout = item.layout()
+                while layout.count():
+                    drop(layout.takeAt(0))
+                layout.deleteLater()
+
         while self.form.rowCount():
-            self.form.removeRow(0)
+            row = self.form.takeRow(0)
+            drop(row.labelItem)
+            drop(row.fieldItem)
+
+    def _build(self) -> None:
+        self._clear()
         ctl = self.controller
         spec = PROBLEMS[ctl.scene.problem]
-        self.form.addRow(QLabel(f"<b>{ctl.scene.problem.replace('_', ' ').capitalize()}</b>"))
+        self.formula = self.formula_message = self.examples = None
+        self.formula_button = self.data_source = self.generated_button = self.load_button = None
+        self.view_spins = []
+        if spec.name == "expression":
+            self._build_formula()
+        else:
+            title = QLabel(f"<b>{ctl.scene.problem.replace('_', ' ').capitalize()}</b>")
+            self.formula_button = QPushButton("Your formula…")
+            self.formula_button.setToolTip(
+                "Type your own loss in x and y: the surface, minima and every path follow"
+            )
+            self.formula_button.clicked.connect(self.switch_to_formula)
+            self.form.addRow(title, self.formula_button)
+        if spec.has_data:
+            self._build_data()
         self.spins = {}
         for p in spec.params:
             spin = spin_for(p, ctl.scene.problem_params.get(p.name, p.default))
@@ -490,6 +634,207 @@ class ProblemPanel(QWidget):
         self.separate.toggled.connect(ctl.set_separate_starts)
         self.form.addRow(self.separate)
         WheelGuard(self).guard(self)
+        self._style_formula()
+
+    # --- a typed formula ------------------------------------------------------------------------
+
+    def _build_formula(self) -> None:
+        self.form.addRow(QLabel("<b>Your formula</b>  f(x, y) ="))
+        self.formula = FormulaEdit()
+        self.formula.setToolTip(
+            "Python / NumPy maths in x and y: + - * / **, pi, e and "
+            + ", ".join(sorted({f.name for f in FUNCTIONS.values()}))
+            + ". Enter applies; Esc goes back to the views."
+        )
+        self.formula.textEdited.connect(self.check_formula)
+        self.formula.returnPressed.connect(self.apply_formula)
+        self.form.addRow(self.formula)
+        self.formula_message = QLabel()
+        self.formula_message.setWordWrap(True)
+        self.formula_message.setTextFormat(Qt.TextFormat.PlainText)
+        self.form.addRow(self.formula_message)
+        self.examples = QComboBox()
+        self.examples.addItem("Examples…", None)
+        for i, (name, text, _) in enumerate(FORMULA_EXAMPLES):
+            self.examples.addItem(name, i)
+            self.examples.setItemData(self.examples.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
+        self.examples.setToolTip("A formula to start from, with a view that suits it")
+        self.examples.activated.connect(self._use_example)
+        self.form.addRow("examples", self.examples)
+        for axis in ("x", "y"):
+            row = QHBoxLayout()
+            pair = []
+            for _ in range(2):
+                spin = QDoubleSpinBox()
+                spin.setRange(-MAX_COORD, MAX_COORD)
+                spin.setDecimals(3)
+                spin.setKeyboardTracking(False)
+                spin.setToolTip(f"The formula's view: {axis} from … to … (Enter applies)")
+                spin.editingFinished.connect(self.apply_view)
+                pair.append(spin)
+            row.addWidget(pair[0], 1)
+            row.addWidget(QLabel("to"))
+            row.addWidget(pair[1], 1)
+            self.view_spins += pair
+            self.form.addRow(f"view {axis}", row)
+
+    def _style_formula(self) -> None:
+        """The formula in a monospace face, a size larger than the panel's type (projectors)."""
+        if self.formula is None:
+            return
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setPointSizeF(max(1.3 * self.font().pointSizeF(), 13.0))
+        if self.formula.font() != font:
+            self.formula.setFont(font)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._style_formula()
+
+    def check_formula(self, text: str | None = None) -> bool:
+        """Check the field as it is (no JAX): mark the refused part and say why, or clear.
+        The surface keeps the last formula that was applied."""
+        if self.formula is None or self.formula_message is None:
+            return False
+        text = self.formula.text() if text is None else text
+        error = check_expression(text)
+        if error is None:
+            self._show_formula_state(None)
+            return True
+        where = f"column {error.column}: " if error.column is not None else ""
+        self._show_formula_state(f"{where}{error.message}", refused_span(text, error.column))
+        return False
+
+    def _show_formula_state(self, message: str | None, bad: tuple[int, int] | None = None) -> None:
+        assert self.formula is not None and self.formula_message is not None
+        refused = message is not None
+        self.formula.mark(bad if refused else None)
+        border = ERROR_COLOR if refused else "palette(mid)"
+        sheet = f"QLineEdit {{ border: 2px solid {border}; border-radius: 3px; padding: 3px; }}"
+        if self.formula.styleSheet() != sheet:
+            self.formula.setStyleSheet(sheet)
+        self.formula.setProperty(REFUSED_PROPERTY, refused)
+        if refused:
+            self.formula_message.setText(f"✗ {message}")
+            self.formula_message.setStyleSheet(f"color: {ERROR_COLOR};")
+        else:
+            self.formula_message.setText("Enter applies · Esc back to the views")
+            self.formula_message.setStyleSheet("")
+        self.formula_message.setEnabled(refused)  # disabled: the palette's muted text
+        self.formula_message.setToolTip(message or "")
+
+    def _field_view(self) -> tuple[float, float, float, float]:
+        x0, x1, y0, y1 = (spin.value() for spin in self.view_spins)
+        return (x0, x1, y0, y1)
+
+    def apply_formula(self) -> bool:
+        """Enter: the formula in the field (and the view in the view fields) on the scene."""
+        if self.formula is None or not self.check_formula():
+            return False
+        text = self.formula.text()
+        view = self._field_view() if self.view_spins else None
+        done = self.controller.set_expression(text, view, on_error=self._refused_on_apply)
+        return done
+
+    def _refused_on_apply(self, message: str) -> None:
+        """A formula that parses but cannot be drawn (not finite anywhere in the view)."""
+        if self.formula is not None:
+            self._show_formula_state(message.removeprefix("expr: "))
+
+    def apply_view(self) -> None:
+        """A view field's Enter: the scene's formula over the view in the fields."""
+        scene = self.controller.scene
+        if scene.expression is None or len(self.view_spins) != 4:
+            return
+        view = self._field_view()
+        if view == self._scene_view():
+            return
+        if not (view[0] < view[1] and view[2] < view[3]):
+            self._refused_on_apply("view: the first number of each pair must be the smaller")
+            return
+        self.controller.set_expression(scene.expression, view, on_error=self._refused_on_apply)
+
+    def _scene_view(self) -> tuple[float, float, float, float]:
+        (x0, x1), (y0, y1) = self.controller.scene.view or self.controller.problem.view
+        return (x0, x1, y0, y1)
+
+    def _use_example(self, index: int) -> None:
+        assert self.examples is not None
+        which = self.examples.itemData(index)
+        if which is None:
+            return
+        _, text, view = FORMULA_EXAMPLES[which]
+        if self.formula is not None:
+            self.formula.setText(text)
+        self.controller.set_expression(text, view, on_error=self._refused_on_apply)
+
+    def switch_to_formula(self) -> bool:
+        """ "Your formula…": the scene on a formula (the problem's own where it has one as an
+        example), with the field focused and selected for typing."""
+        ctl = self.controller
+        which = _FORMULA_OF_PROBLEM.get(ctl.scene.problem)
+        view: tuple[float, float, float, float]
+        if which is not None:
+            _, text, view = FORMULA_EXAMPLES[which]
+        elif ctl.problem.has_data:  # a view over (m, b) or weights says nothing about x, y
+            text, view = DEFAULT_EXPR, DEFAULT_FORMULA_VIEW
+        else:
+            (x0, x1), (y0, y1) = ctl.scene.view or ctl.problem.view
+            text, view = DEFAULT_EXPR, (x0, x1, y0, y1)
+        if not ctl.set_expression(text, view):
+            return False
+        if self.formula is not None:
+            self.formula.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.formula.selectAll()
+        return True
+
+    # --- own data -------------------------------------------------------------------------------
+
+    def _build_data(self) -> None:
+        self.data_source = QLabel()
+        self.data_source.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        self.form.addRow("data", self.data_source)
+        row = QHBoxLayout()
+        self.load_button = QPushButton("Load CSV…")
+        self.load_button.setToolTip("Your own points from a CSV file: two columns, x and y")
+        self.load_button.clicked.connect(self.load_data_requested.emit)
+        self.generated_button = QPushButton("Use generated data")
+        self.generated_button.setToolTip("Back to the points the parameters below generate")
+        self.generated_button.clicked.connect(self.controller.reset_data)
+        row.addWidget(self.load_button)
+        row.addWidget(self.generated_button)
+        self.form.addRow(row)
+
+    def _refresh_data(self) -> None:
+        scene = self.controller.scene
+        source = scene.data_source
+        if self.data_source is None or source is None:
+            return
+        n = self.controller.problem.n
+        if source == "generated":
+            text, tip = f"generated ({n} points)", "Click the data view to add your own points"
+        elif source == "csv" and scene.data_csv is not None:
+            text, tip = f"{scene.data_csv.name} ({n} points)", str(scene.data_csv)
+        else:
+            text, tip = f"your own points ({n})", "Saved in the scene file"
+        self.data_source.setText(text)
+        self.data_source.setToolTip(tip)
+        own = source != "generated"
+        if self.generated_button is not None:
+            self.generated_button.setEnabled(own)
+        spec = PROBLEMS[scene.problem]
+        for p in spec.params:
+            spin = self.spins.get(p.name)
+            if spin is not None and p.dataset:
+                spin.setEnabled(not own)
+                spin.setToolTip(
+                    "Your own points are in use: 'Use generated data' brings these back"
+                    if own
+                    else f"{p.name}: {p.doc} ({p.describe_range()})"
+                )
+
+    # --- both -----------------------------------------------------------------------------------
 
     def _set_param(self, name: str, value: float) -> None:
         spec = PROBLEMS[self.controller.scene.problem].param(name)
@@ -509,6 +854,8 @@ class ProblemPanel(QWidget):
             value = scene.problem_params.get(p.name, p.default)
             if spin.value() != value:
                 _set_quietly(spin, lambda s=spin, v=value: s.setValue(v))
+        self._refresh_formula()
+        self._refresh_data()
         _set_quietly(self.convention, lambda: self.convention.setCurrentText(scene.convention))
         _set_quietly(self.seed, lambda: self.seed.setValue(scene.seed))
         _set_quietly(
@@ -527,6 +874,24 @@ class ProblemPanel(QWidget):
         box.setEnabled(bool(labels))
         index = box.findData(self.controller.batch_view)
         _set_quietly(box, lambda: box.setCurrentIndex(max(index, 0)))
+
+    def _refresh_formula(self) -> None:
+        """The applied formula and view in the fields, unless the user is typing there."""
+        expr = self.controller.scene.expression
+        if self.formula is None or expr is None:
+            return
+        if not self.formula.hasFocus() and self.formula.text() != expr:
+            self.formula.setText(expr)
+        if self.formula.text() == expr:
+            self.check_formula()
+        for spin, value in zip(self.view_spins, self._scene_view(), strict=True):
+            if not spin.hasFocus() and spin.value() != value:
+                _set_quietly(spin, lambda s=spin, v=value: s.setValue(v))
+        if self.examples is not None:
+            index = next(
+                (i + 1 for i, (_, text, _) in enumerate(FORMULA_EXAMPLES) if text == expr), 0
+            )
+            _set_quietly(self.examples, lambda: self.examples.setCurrentIndex(index))
 
 
 class StepLabel(QLabel):

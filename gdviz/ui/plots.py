@@ -7,7 +7,8 @@ from typing import Literal
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QEvent, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QMouseEvent
 
 from gdviz.core.surface import predictions
 from gdviz.ui.controller import Controller
@@ -355,33 +356,59 @@ class LossPlot(pg.PlotWidget):
 
 
 class DataView(pg.PlotWidget):
-    """The data and each optimizer's current model, for problems that fit data."""
+    """The data and each optimizer's current model, for problems that fit data.
 
+    The points are the user's to edit: click empty space to add one, drag one to move it,
+    right-click one (or hover it and press Delete) to remove it. A drag is a live edit: the
+    surface's paths and minimum follow every move; the loss plot, these lines and the statuses
+    follow at the drag rate and exactly on release, as for a start-point drag. Pointer moves
+    are coalesced: the newest position is applied once the event queue is empty, so a slow
+    update never queues moves behind itself.
+
+    Signals:
+      hovered(str): what the pointer is over and what a click would do ("" when outside).
+    """
+
+    hovered = Signal(str)
     GRID = 120
+    HIT_SLACK = 5
+    """Pixels around a point's disc that still grab it."""
 
     def __init__(self, controller: Controller, theme: Theme = LIGHT) -> None:
         super().__init__(background=theme.background)
         self.controller = controller
         self.theme = theme
         self.plot = self.getPlotItem()
+        self.vb = self.plot.getViewBox()
         _style(self.plot, theme, "Data and fitted model", "x", "y")
-        self.points = pg.ScatterPlotItem(
-            pxMode=True,
-            size=9,
-            brush=pg.mkBrush(90, 90, 90, 150),
-            pen=pg.mkPen(255, 255, 255, 200, width=1),
-        )
-        cache_static(self.points)
+        self.points = pg.ScatterPlotItem(pxMode=True)
+        self.points.setZValue(5)
         self.plot.addItem(self.points)
+        # The point under the pointer (or the one last clicked): a ring over it.
+        self.marker = pg.ScatterPlotItem(pxMode=True)
+        self.marker.setZValue(30)
+        self.plot.addItem(self.marker, ignoreBounds=True)
+        self.hover: int | None = None  # the point under the pointer
+        self.selected: int | None = None  # the point last clicked or dragged
+        self.dragging: int | None = None  # the point being dragged
+        self._style_points()
         self.lines: dict[str, Curve] = {}
         self._xs = np.linspace(0.0, 1.0, self.GRID)
+        self._pending: QPointF | None = None  # the newest pointer position of the drag
+        self._apply_timer = QTimer(self, singleShot=True, interval=0)
+        self._apply_timer.timeout.connect(self._apply_pending)
+        self._own_edit = False  # the data change came from this view (keep its range)
         controller.entries_changed.connect(self.rebuild)
         controller.scene_changed.connect(self._on_scene_changed)
+        controller.problem_changed.connect(self._on_data_changed)
         self.throttle = Throttle(self.update_lines, parent=self)
         follow_drags(self.throttle, controller, phase=0.5)  # half a beat after the loss plot
         controller.results_changed.connect(self.throttle)
         controller.step_changed.connect(lambda _: self.update_lines(every_step=True))
-        self._data_id: int | None = None
+        self.scene().sigMouseClicked.connect(self._on_clicked)
+        self.setMouseTracking(True)
+        self.viewport().setMouseTracking(True)
+        self._data: tuple[np.ndarray, np.ndarray] | None = None
         self._cache_key: object = None
         self._cache = np.empty((0, 0, 0))
         self.rebuild()
@@ -394,10 +421,24 @@ class DataView(pg.PlotWidget):
         self.theme = theme
         self.setBackground(theme.background)
         _style(self.plot, theme, "Data and fitted model", "x", "y")
-        grey = 200 if theme.dark else 90
-        self.points.setBrush(pg.mkBrush(grey, grey, grey, 160))
+        self._style_points()
         self.rebuild()
         self.update_lines()
+
+    def _point_size(self) -> int:
+        """Large enough to grab on a projector: about the size of a path's head."""
+        return max(11, round(0.8 * self.theme.head_size))
+
+    def _style_points(self) -> None:
+        grey = 200 if self.theme.dark else 90
+        edge = self.theme.background
+        self.points.setBrush(pg.mkBrush(grey, grey, grey, 170))
+        self.points.setPen(pg.mkPen(edge, width=1.2))
+        self.points.setSize(self._point_size())
+        self.marker.setPen(pg.mkPen(self.theme.foreground, width=2.5))
+        self.marker.setBrush(pg.mkBrush(grey, grey, grey, 230))
+        self.marker.setSize(self._point_size() + 8)
+        self._update_marker()
 
     def rebuild(self) -> None:
         for line in self.lines.values():
@@ -411,23 +452,59 @@ class DataView(pg.PlotWidget):
         self._on_scene_changed()
 
     def _on_scene_changed(self) -> None:
-        problem = self.controller.problem
         colors = self.controller.colors(self.theme)
         for entry in self.controller.scene.optimizers:
             line = self.lines.get(entry.label)
             if line is not None:
                 set_pen_color(line, colors[entry.label], self.theme.trail_width)
-        if problem.x is None or problem.y is None or id(problem) == self._data_id:
-            return  # the lines follow results_changed
-        self._data_id = id(problem)
-        self.points.setData(problem.x, problem.y)
-        lo, hi = float(problem.x.min()), float(problem.x.max())
-        pad = 0.05 * (hi - lo)
+        self._on_data_changed()
+
+    def _on_data_changed(self) -> None:
+        """New points (a drag, an added or removed point, a file, a new scene): draw them; fit
+        the range unless the change came from editing here (a point must stay under the
+        pointer), where the range only grows to take in a point outside it."""
+        problem = self.controller.problem
+        x, y = problem.x, problem.y
+        if x is None or y is None:
+            self._data = None
+            return
+        if self._data is not None and self._data[0] is x and self._data[1] is y:
+            return  # the same points (a minima search finished): the lines follow results
+        self._data = (x, y)  # held, not an id: a freed array's id can come back
+        self.points.setData(x, y)
+        n = len(x)
+        for name in ("hover", "selected"):
+            if (getattr(self, name) or 0) >= n:
+                setattr(self, name, None)
+        self._update_marker()
+        if self._own_edit:
+            self._take_in(x, y)
+        else:
+            self.fit_data()
+
+    def fit_data(self) -> None:
+        """Show every point, with a margin, and the models over that x range."""
+        x, y = self.controller.problem.x, self.controller.problem.y
+        if x is None or y is None:
+            return
+        lo, hi = float(x.min()), float(x.max())
+        pad = 0.05 * (hi - lo) if hi > lo else 1.0
+        ylo, yhi = float(y.min()), float(y.max())
+        ypad = 0.15 * (yhi - ylo) if yhi > ylo else 1.0
         self._xs = np.linspace(lo - pad, hi + pad, self.GRID)
-        ylo, yhi = float(problem.y.min()), float(problem.y.max())
-        ypad = 0.15 * (yhi - ylo)
         self.plot.setRange(xRange=(lo - pad, hi + pad), yRange=(ylo - ypad, yhi + ypad), padding=0)
         self.update_lines()
+
+    def _take_in(self, x: np.ndarray, y: np.ndarray) -> None:
+        """After an edit here: grow the range (never shrink it) to hold every point."""
+        (x0, x1), (y0, y1) = self.vb.viewRange()
+        lo, hi = min(x0, float(x.min())), max(x1, float(x.max()))
+        ylo, yhi = min(y0, float(y.min())), max(y1, float(y.max()))
+        # Mid-drag the range holds still: the point stays under the pointer.
+        if (lo, hi, ylo, yhi) != (x0, x1, y0, y1) and self.dragging is None:
+            self.plot.setRange(xRange=(lo, hi), yRange=(ylo, yhi), padding=0.05)
+        if lo < self._xs[0] or hi > self._xs[-1]:
+            self._xs = np.linspace(lo, hi, self.GRID)
 
     def _every_step(self, shown: list) -> np.ndarray:  # noqa: ANN001
         """Every entry's model at every step, ``(entries, steps + 1, len(xs))``: one call when
@@ -461,3 +538,192 @@ class DataView(pg.PlotWidget):
             line = self.lines[entry.label]
             line.setData(self._xs, y)
             line.setVisible(entry.visible)
+
+    # --- editing the points -----------------------------------------------------------------
+
+    def device_points(self) -> np.ndarray:
+        """``(n, 2)``: every data point's position in the viewport, in pixels."""
+        x, y = self.controller.problem.x, self.controller.problem.y
+        if x is None or y is None:
+            return np.empty((0, 2))
+        t = self.vb.childGroup.sceneTransform() * self.viewportTransform()
+        px = t.m11() * x + t.m21() * y + t.dx()
+        py = t.m12() * x + t.m22() * y + t.dy()
+        return np.column_stack([px, py])
+
+    def point_at(self, pos: QPointF) -> int | None:
+        """The data point drawn under viewport position ``pos`` (the nearest of several)."""
+        if not self.applicable:
+            return None
+        pts = self.device_points()
+        if not len(pts):
+            return None
+        d2 = (pts[:, 0] - pos.x()) ** 2 + (pts[:, 1] - pos.y()) ** 2
+        i = int(np.argmin(d2))
+        reach = self._point_size() / 2 + self.HIT_SLACK
+        return i if d2[i] <= reach * reach else None
+
+    def _to_data(self, pos: QPointF) -> tuple[float, float]:
+        p = self.vb.mapSceneToView(self.mapToScene(pos.toPoint()))
+        return (float(p.x()), float(p.y()))
+
+    def _in_plot(self, pos: QPointF) -> bool:
+        return self.vb.sceneBoundingRect().contains(self.mapToScene(pos.toPoint()))
+
+    def _update_marker(self) -> None:
+        i = self.dragging if self.dragging is not None else self.hover
+        if i is None:
+            i = self.selected
+        x, y = self.controller.problem.x, self.controller.problem.y
+        if i is None or x is None or y is None or i >= len(x):
+            self.marker.setData([])
+        else:
+            self.marker.setData([float(x[i])], [float(y[i])])
+
+    def _set_hover(self, i: int | None, pos: QPointF | None) -> None:
+        if i != self.hover:
+            self.hover = i
+            self._update_marker()
+        inside = pos is not None and self._in_plot(pos) and self.applicable
+        if self.dragging is not None:
+            cursor = Qt.CursorShape.ClosedHandCursor
+        elif i is not None:
+            cursor = Qt.CursorShape.OpenHandCursor
+        elif inside:
+            cursor = Qt.CursorShape.CrossCursor
+        else:
+            cursor = Qt.CursorShape.ArrowCursor
+        if self.viewport().cursor().shape() != cursor:
+            self.viewport().setCursor(cursor)
+        if not inside:
+            self.hovered.emit("")
+            return
+        x, y = self.controller.problem.x, self.controller.problem.y
+        if i is not None and x is not None and y is not None:
+            self.hovered.emit(
+                f"point {i + 1} of {len(x)}:  x = {x[i]:.4g}   y = {y[i]:.4g}    "
+                "drag to move · right-click or Delete to remove"
+            )
+        else:
+            px, py = self._to_data(pos)  # type: ignore[arg-type]
+            self.hovered.emit(f"x = {px:.4g}   y = {py:.4g}    click to add a point here")
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt's name)
+        pos = event.position()
+        i = self.point_at(pos) if self._in_plot(pos) else None
+        if i is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.begin_point_drag(i)
+            event.accept()
+            return
+        if i is not None and event.button() == Qt.MouseButton.RightButton:
+            event.accept()
+            self.remove_point(i)
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt's name)
+        if self.dragging is not None:
+            self._pending = event.position()
+            if not self._apply_timer.isActive():
+                self._apply_timer.start()  # once the queue is empty: the newest move wins
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+        if not event.buttons():
+            self._set_hover(self.point_at(event.position()), event.position())
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt's name)
+        if self.dragging is not None and event.button() == Qt.MouseButton.LeftButton:
+            self._pending = event.position()
+            self.end_point_drag()
+            event.accept()
+            self._set_hover(self.point_at(event.position()), event.position())
+            return
+        super().mouseReleaseEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
+        super().leaveEvent(event)
+        if self.dragging is None:
+            self._set_hover(None, None)
+
+    def begin_point_drag(self, i: int) -> None:
+        self.dragging = self.selected = i
+        self._pending = None
+        self.controller.begin_drag()
+        self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+        self._update_marker()
+
+    def drag_point(self, x: float, y: float) -> bool:
+        """Move the dragged point to ``(x, y)`` in data units: one live edit."""
+        if self.dragging is None:
+            return False
+        self._own_edit = True
+        try:
+            done = self.controller.move_point(self.dragging, (x, y))
+        finally:
+            self._own_edit = False
+        self._update_marker()
+        return done
+
+    def _apply_pending(self) -> None:
+        pos, self._pending = self._pending, None
+        if pos is not None and self.dragging is not None:
+            self.drag_point(*self._to_data(pos))
+
+    def end_point_drag(self) -> None:
+        """The button came up: the last position applied, then every view made exact."""
+        self._apply_timer.stop()
+        self._apply_pending()
+        self.dragging = None
+        self._own_edit = True
+        try:
+            self.controller.end_drag()
+        finally:
+            self._own_edit = False
+        x, y = self.controller.problem.x, self.controller.problem.y
+        if x is not None and y is not None:
+            self._take_in(x, y)
+        self._update_marker()
+
+    def _on_clicked(self, event) -> None:  # noqa: ANN001 (pyqtgraph's MouseClickEvent)
+        """A click on empty space inside the plot adds a point there."""
+        if event.button() != Qt.MouseButton.LeftButton or event.double() or not self.applicable:
+            return
+        if not self.vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        p = self.vb.mapSceneToView(event.scenePos())
+        self.add_point(float(p.x()), float(p.y()))
+
+    def add_point(self, x: float, y: float) -> bool:
+        self._own_edit = True
+        try:
+            done = self.controller.add_point((x, y))
+        finally:
+            self._own_edit = False
+        if done:
+            self.selected = self.controller.problem.n - 1
+            self._update_marker()
+        return done
+
+    def remove_current_point(self) -> bool:
+        """Delete: remove the point under the pointer, else the one last clicked or dragged."""
+        i = self.hover if self.hover is not None else self.selected
+        if i is None:
+            self.hovered.emit("Point at a data point (or click one) to remove it")
+            return False
+        return self.remove_point(i)
+
+    def remove_point(self, i: int) -> bool:
+        """Remove data point ``i``."""
+        if not self.applicable:
+            return False
+        self._own_edit = True
+        try:
+            done = self.controller.remove_point(i)
+        finally:
+            self._own_edit = False
+        if done:
+            self.hover = None
+            self.selected = None
+            self._update_marker()
+        return done
