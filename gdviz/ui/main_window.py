@@ -28,6 +28,8 @@ from gdviz.ui.controller import Controller
 from gdviz.ui.equations import EquationPanel
 from gdviz.ui.keys import KeyRouter
 from gdviz.ui.legend import LegendStrip
+from gdviz.ui.map_worker import MapRunner
+from gdviz.ui.maps_view import BasinLayer, StabilityView
 from gdviz.ui.overlays import KINDS, TITLES, OverlaySet
 from gdviz.ui.panels import OptimizerPanel, PlaybackBar, ProblemPanel
 from gdviz.ui.plots import DataView, LossPlot
@@ -228,6 +230,14 @@ class MainWindow(QMainWindow):
         self.view_tabs.addTab(self.surface3d, "3-D surface")
         if not self.surface3d.available:
             self.view_tabs.setTabToolTip(1, f"3-D view unavailable: {self.surface3d.reason}")
+        # Basin and stability maps share one worker thread, held while the start is dragged.
+        self.map_runner = MapRunner(self)
+        ctl.drag_started.connect(lambda: self.map_runner.set_paused(True))
+        ctl.drag_finished.connect(lambda: self.map_runner.set_paused(False))
+        self.basins = BasinLayer(self.surface, self.map_runner)
+        self.surface.basins = self.basins
+        self.stability = StabilityView(ctl, self.map_runner, LIGHT)
+        self.view_tabs.addTab(self.stability, "Stability")
         views = QSplitter(Qt.Orientation.Horizontal)
         views.addWidget(self.view_tabs)
         views.addWidget(right)
@@ -359,6 +369,11 @@ class MainWindow(QMainWindow):
         view = bar.addMenu("&View")
         self._action(view, "&Fit view", self.surface.fit_view, "F")
         self._action(view, "Switch 2-D / 3-&D", self.toggle_3d, "3")
+        self.basins_action = self._action(
+            view, "Basi&ns (where each start ends)", self.set_basins, "N"
+        )
+        self.basins_action.setCheckable(True)
+        self._action(view, "&Stability map", lambda: self.show_view("stability"), "S")
         overlay_menu = view.addMenu("&Overlays")
         self.overlay_actions = {}
         for kind, key in zip(KINDS, ("G", "U", "M", "L", "A"), strict=True):
@@ -553,7 +568,7 @@ class MainWindow(QMainWindow):
         docks = THEMES[self.theme_name]
         if self.ui_scale != 1.0:
             docks = docks.scaled(f"{docks.name}-x{self.ui_scale:g}", self.ui_scale)
-        for view in (self.surface, self.surface3d, self.loss_plot, self.data_view):
+        for view in (self.surface, self.surface3d, self.loss_plot, self.data_view, self.stability):
             view.set_theme(theme)
         self.optimizers.set_theme(docks)
         self.equations.set_theme(docks)
@@ -614,11 +629,18 @@ class MainWindow(QMainWindow):
             self.playback.setVisible(not self.playback.isVisible())
 
     def toggle_3d(self) -> None:
-        self.view_tabs.setCurrentIndex(1 - self.view_tabs.currentIndex())
+        self.view_tabs.setCurrentIndex(1 if self.view_tabs.currentIndex() != 1 else 0)
 
     def show_view(self, which: str) -> None:
-        """Bring the "2d" or "3d" view to the front."""
-        self.view_tabs.setCurrentIndex(1 if which == "3d" else 0)
+        """Bring the "2d", "3d" or "stability" view to the front."""
+        self.view_tabs.setCurrentIndex({"3d": 1, "stability": 2}.get(which, 0))
+
+    def set_basins(self, on: bool) -> None:
+        """View > Basins: the basin map of one optimizer over the 2-D surface (shown in front)."""
+        self.basins_action.setChecked(on)
+        if on:
+            self.show_view("2d")
+        self.basins.set_enabled(on)
 
     def toggle_full_screen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
@@ -671,6 +693,7 @@ class MainWindow(QMainWindow):
             self.set_theme_name(str(theme))
 
     def closeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt's name)
+        self.map_runner.shutdown()
         self.controller.shutdown()
         if self.remember:
             settings = QSettings("gdviz", "gdviz")

@@ -67,7 +67,27 @@ def basin_rgb(outcome: np.ndarray, settle: np.ndarray, steps: int) -> np.ndarray
     return np.round(out).astype(np.uint8)
 
 
-def _lut(stops: Sequence[str], n: int = 256) -> np.ndarray:
+def minimum_text(index: int, point: Sequence[float]) -> str:
+    """How a legend names a known minimum: "minimum 2 (−2.81, 3.13)"."""
+    x, y = point
+    return f"minimum {index + 1} ({_tick_text(round(x, 2))}, {_tick_text(round(y, 2))})"
+
+
+def basin_legend(minima: np.ndarray, outcomes: np.ndarray | None = None) -> list[tuple[str, str]]:
+    """``(colour, text)`` rows of a basin map's legend: every minimum, then the other outcomes
+    (all three, or only those that occur in ``outcomes``)."""
+    items = [(minimum_color(j), minimum_text(j, p)) for j, p in enumerate(minima)]
+    for value, color, text in (
+        (DIVERGED, DIVERGED_COLOR, "diverged"),
+        (NOT_SETTLED, NOT_SETTLED_COLOR, "not settled"),
+        (SETTLED, SETTLED_COLOR, "stopped elsewhere"),
+    ):
+        if outcomes is None or bool(np.any(outcomes == value)):
+            items.append((color, text))
+    return items
+
+
+def loss_lut(stops: Sequence[str], n: int = 256) -> np.ndarray:
     colors = np.array([rgb(c) for c in stops], dtype=np.float64)
     pos = np.linspace(0.0, 1.0, len(colors))
     t = np.linspace(0.0, 1.0, n)
@@ -89,7 +109,7 @@ def stability_rgb(m: StabilityMap) -> np.ndarray:
     lo, hi = loss_range(m.final_loss)
     logs = np.log10(np.maximum(np.where(np.isfinite(m.final_loss), m.final_loss, 1.0), 1e-12))
     index = np.clip(np.round((logs - lo) / (hi - lo) * 255), 0, 255).astype(int)
-    out = _lut(LOSS_STOPS)[index]
+    out = loss_lut(LOSS_STOPS)[index]
     out[m.outcome == DIVERGED] = rgb(DIVERGED_COLOR)
     return out
 
@@ -332,21 +352,8 @@ def paint_basins(m: BasinMap, scene: Scene, size: tuple[int, int], theme: Theme 
             if x0 <= mx <= x1 and y0 <= my <= y1:
                 at = QPointF(cx + (mx - x0) / (x1 - x0) * side, cy + (y1 - my) / (y1 - y0) * side)
                 _marker(c, at, max(4.0, 0.3 * c.small_px), QColor(minimum_color(j)))
-    # The legend: minima, then the other outcomes.
-    items = [
-        (
-            minimum_color(j),
-            f"minimum {j + 1} ({_tick_text(round(x, 2))}, {_tick_text(round(y, 2))})",
-        )
-        for j, (x, y) in enumerate(m.minima)
-    ]
-    items += [
-        (DIVERGED_COLOR, "diverged"),
-        (NOT_SETTLED_COLOR, "not settled"),
-        (SETTLED_COLOR, "stopped elsewhere"),
-    ]
     x, y = margin, c.h - legend_h - 0.005 * c.h + 0.4 * c.small_px
-    for color, text in items:
+    for color, text in basin_legend(m.minima):
         need = 2.7 * c.small_px + c.text_width(text, c.small_px)
         if x + need > c.w - margin:
             x, y = margin, y + 2.0 * c.small_px
@@ -354,7 +361,8 @@ def paint_basins(m: BasinMap, scene: Scene, size: tuple[int, int], theme: Theme 
     return c.finish()
 
 
-def _hyper_name(rule: str, name: str) -> str:
+def hyper_name(rule: str, name: str) -> str:
+    """A hyperparameter as an axis reads it: "learning rate η", "momentum μ"."""
     spec = RULES[rule].spec(name)
     words = name.replace("_", " ")
     return f"{words} {spec.symbol}" if spec is not None and spec.symbol else words
@@ -394,8 +402,8 @@ def paint_stability(
     c.p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
     c.p.drawImage(frame, _qimage(stability_rgb(m)))
     names = (
-        _hyper_name(entry.rule, m.axes[0]) + (" (log)" if m.scales[0] == "log" else ""),
-        _hyper_name(entry.rule, m.axes[1]) + (" (log)" if m.scales[1] == "log" else ""),
+        hyper_name(entry.rule, m.axes[0]) + (" (log)" if m.scales[0] == "log" else ""),
+        hyper_name(entry.rule, m.axes[1]) + (" (log)" if m.scales[1] == "log" else ""),
     )
     _axes(c, frame, m.ranges[0], m.ranges[1], names, m.scales)
 
@@ -450,7 +458,7 @@ def paint_stability(
     y += 1.8 * c.text_px
     bar_h = 0.45 * side
     bar = QRectF(legend_x, y, 1.6 * c.small_px, bar_h)
-    lut = _lut(LOSS_STOPS)
+    lut = loss_lut(LOSS_STOPS)
     strip = np.repeat(lut[::-1][:, None, :], 4, axis=1)
     c.p.drawImage(
         bar,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
@@ -23,6 +25,9 @@ from gdviz.ui.items import (
 )
 from gdviz.ui.overlays import STYLES, OverlaySet, geometry_by_entry
 from gdviz.ui.theme import LIGHT, Theme
+
+if TYPE_CHECKING:
+    from gdviz.ui.maps_view import BasinLayer
 
 RESOLUTION = 512
 """Heatmap grid points per axis: computed again for the visible rectangle after a zoom."""
@@ -99,6 +104,7 @@ class SurfaceView(pg.PlotWidget):
         self.handles: dict[str | None, pg.TargetItem] = {}
         self._surface_rect: Rect | None = None
         self._dragging = False
+        self.basins: BasinLayer | None = None  # View > Basins (maps_view), attached by the window
 
         self._style_axes()
         cache_axes(self.plot)
@@ -166,6 +172,8 @@ class SurfaceView(pg.PlotWidget):
         )
         # Handles are restyled in place (not made anew): one may be under the pointer mid-drag.
         self.rebuild()
+        if self.basins is not None:
+            self.basins.set_theme(theme)
         self.refresh_surface()
 
     def _label_axes(self) -> None:
@@ -209,12 +217,16 @@ class SurfaceView(pg.PlotWidget):
     def _draw_minima(self) -> None:
         # Outlined in the theme's ink and filled with its paper, half see-through: readable on
         # light and dark surfaces, and a head that reached the minimum shows through the star.
+        # With the basins layer on, each marker is filled with its basin's colour: the key.
         scale = self.theme.head_size / 17
         fill = QColor(self.theme.background)
+        fills = self.basins.minimum_fills() if self.basins is not None else None
         spots = []
-        for m in self.controller.problem.minima:
+        for j, m in enumerate(self.controller.problem.minima):
             glob = m.kind == "global"
             fill.setAlpha(150 if glob else 0)
+            if fills is not None:
+                fill = QColor(fills[j])
             spots.append(
                 {
                     "pos": m.point,
@@ -432,7 +444,10 @@ class SurfaceView(pg.PlotWidget):
             return
         if self.controller.separate_starts:
             return  # which handle would it move? Drag the one you mean.
-        self.controller.set_start((p.x(), p.y()))
+        # Over a basin map, the start goes to the pixel's centre: the path then ends where the
+        # pixel's colour says, exactly.
+        snapped = self.basins.pixel_centre(p.x(), p.y()) if self.basins is not None else None
+        self.controller.set_start(snapped or (p.x(), p.y()))
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         if not self.vb.sceneBoundingRect().contains(scene_pos):
