@@ -144,6 +144,55 @@ def core_figures(scene_name: str = "linear-regression", repeats: int = 200) -> d
     return figures
 
 
+BASIN_SCENES = {"himmelblau": 500, "himmelblau-basins": 500, "local-minimum": None}
+"""Scenes whose basin maps ``gdviz bench`` times too (``--scene himmelblau``, or ``--all``), with
+the steps per run (None: the scene's). Himmelblau at 500 steps is the issue's target (256² starts
+x every entry <= 2 s); local-minimum is the tiny network. The other scenes skip them: a 256² map
+of the network takes tens of seconds on two cores."""
+
+
+def basin_figures(scene_name: str, steps: int | None, repeats: int = 5) -> dict[str, Any]:
+    """Basin-map times (:mod:`gdviz.core.basins`): the whole scene at 64² (the preview) and 256²
+    (``basins_64_ms``, ``basins_256_ms``), and one entry at 128² with its learning rate moved
+    each time (``basins_live_ms``, a live map following a slider); medians over ``repeats`` after
+    a warm-up that compiles (``basins_compile_s``)."""
+    from gdviz.core import load_scene
+    from gdviz.core.basins import basins
+
+    scene = load_scene(scene_name)
+    steps = steps or scene.steps
+    label = scene.optimizers[min(1, len(scene.optimizers) - 1)].label  # momentum where there is one
+    t0 = time.perf_counter()
+    basins(scene, 64, steps)
+    basins(scene, 256, steps)
+    basins(scene, 128, steps, labels=[label])
+    compile_s = time.perf_counter() - t0
+    lr = {
+        e.label: e.resolved_hyperparams(scene.convention)["learning_rate"] for e in scene.optimizers
+    }
+
+    def edited(i: int):  # noqa: ANN202 (a Scene): a slider move, as a live map sees it
+        return scene.replace_entry(
+            label,
+            hyperparams={
+                **scene.entry(label).hyperparams,
+                "learning_rate": lr[label] * (1 + 0.01 * (i % 7)),
+            },
+        )
+
+    return {
+        "entries": len(scene.optimizers),
+        "steps": steps,
+        "basins_compile_s": round(compile_s, 2),
+        "basins_64_ms": round(_median_ms(lambda i: basins(scene, 64, steps), repeats), 1),
+        "basins_256_ms": round(_median_ms(lambda i: basins(scene, 256, steps), repeats), 1),
+        "basins_live_ms": round(
+            _median_ms(lambda i: basins(edited(i), 128, steps, labels=[label]), repeats), 1
+        ),
+        "basins_live_entry": label,
+    }
+
+
 PLATFORMS = ("offscreen", "xcb")
 XVFB_SCREEN = "-screen 0 1920x1080x24"
 
@@ -195,6 +244,9 @@ def run(
     names = list(builtin_scene_names() if scene_names is None else scene_names)
     figures: dict[str, Any] = {"machine": machine(), "repeats": repeats}
     scenes = {name: core_figures(name, repeats) for name in names}
+    for name in names:
+        if name in BASIN_SCENES:
+            scenes[name].update(basin_figures(name, BASIN_SCENES[name], max(3, min(repeats, 7))))
     if not core_only:
         window = window_figures(names, repeats, qt_platform, startup)
         for name, values in window.pop("scenes").items():

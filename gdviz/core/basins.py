@@ -94,10 +94,15 @@ STILL_FRACTION = 1e-6
 BOX_FACTOR = 10.0
 """A run that leaves the view grown by this many view sizes on every side has diverged."""
 
-CHUNK_ELEMS = 1 << 14
-"""Pixels x (samples per gradient, at least 1) per chunk: 16384 pixels of an analytic function,
-fewer of a data problem, whose per-step gradient has a row per sample. Measured on 2 cores
-(Himmelblau, momentum, 256², 500 steps): see ``_measured`` in :func:`chunk_size`."""
+CHUNK_ELEMS = 1 << 19
+"""Pixels x (samples per gradient) per chunk, and :data:`MAX_CHUNK` pixels at most. Measured on
+2 shared cores (local-minimum, momentum, 128², 400 steps): 4.5 s with 546-pixel chunks, 3.8 s with
+4096, 3.5 s with 16384; the run is bound by the loss's arithmetic (tanh in float64), not by the
+per-step overhead, past a few thousand pixels."""
+
+MAX_CHUNK = 1 << 14
+"""Pixels per chunk at most: a chunk of Himmelblau at 500 steps takes ~0.1 s, so a cancel waits
+no longer than that. Chunks of 65536 were ~20-30% faster per pixel on an idle machine."""
 
 MIN_CHUNK = 256
 """No chunk is smaller than this (a smaller map is one chunk, padded)."""
@@ -325,8 +330,10 @@ def _program(job: _Job, varied: tuple[str, ...], chunk: int) -> _MapProgram:
 
 def chunk_size(pixels: int, samples: int) -> int:
     """Pixels per compiled call: a power of two (few shapes, so few compiles), at most
-    ``CHUNK_ELEMS / samples``, at least ``MIN_CHUNK``, and no more than ``pixels`` needs."""
-    limit = max(MIN_CHUNK, CHUNK_ELEMS // max(1, samples))
+    ``MAX_CHUNK`` and ``CHUNK_ELEMS / samples``, at least ``MIN_CHUNK``, and no more than
+    ``pixels`` needs."""
+    limit = min(MAX_CHUNK, CHUNK_ELEMS // max(1, samples))
+    limit = 1 << max(0, limit.bit_length() - 1)  # a power of two, as ``need``
     need = 1 << max(0, (pixels - 1).bit_length())
     return max(MIN_CHUNK, min(limit, need))
 
