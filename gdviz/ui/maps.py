@@ -70,7 +70,7 @@ def basin_rgb(outcome: np.ndarray, settle: np.ndarray, steps: int) -> np.ndarray
 def minimum_text(index: int, point: Sequence[float]) -> str:
     """How a legend names a known minimum: "minimum 2 (−2.81, 3.13)"."""
     x, y = point
-    return f"minimum {index + 1} ({_tick_text(round(x, 2))}, {_tick_text(round(y, 2))})"
+    return f"minimum {index + 1} ({tick_text(round(x, 2))}, {tick_text(round(y, 2))})"
 
 
 def basin_legend(minima: np.ndarray, outcomes: np.ndarray | None = None) -> list[tuple[str, str]]:
@@ -146,7 +146,26 @@ def _log_ticks(lo: float, hi: float) -> list[float]:
     ]
 
 
-def _tick_text(v: float) -> str:
+def log_ticks(lo: float, hi: float) -> tuple[list[float], list[float]]:
+    """Major and minor tick values of a log axis over ``[lo, hi]``: decades (every second or
+    third one past six decades), and 2 and 5 times them as minor ticks over three decades or
+    fewer."""
+    first, last = math.ceil(math.log10(lo) - 1e-9), math.floor(math.log10(hi) + 1e-9)
+    every = 1 if last - first <= 6 else 2 if last - first <= 12 else 3
+    major = [10.0**e for e in range(first, last + 1) if (e - first) % every == 0]
+    minor = []
+    if math.log10(hi / lo) <= 3 + 1e-9:
+        minor = [
+            m * 10.0**e
+            for e in range(first - 1, last + 1)
+            for m in (2, 5)
+            if lo * (1 - 1e-9) <= m * 10.0**e <= hi * (1 + 1e-9)
+        ]
+    return major, minor
+
+
+def tick_text(v: float) -> str:
+    """A tick label: plain numbers, "1e-5" style for very small or large ones, a true minus."""
     if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e4):
         mant, exp = f"{v:.0e}".split("e")
         return f"{mant}e{int(exp)}" if mant != "1" else f"1e{int(exp)}"
@@ -216,7 +235,7 @@ def _axes(
             t = (math.log(v / lo) / math.log(hi / lo)) if log else (v - lo) / (hi - lo)
             if not -1e-9 <= t <= 1 + 1e-9:
                 continue
-            label = _tick_text(v)
+            label = tick_text(v)
             c.p.setPen(pen)
             if axis == 0:
                 x = frame.left() + t * frame.width()
@@ -386,7 +405,7 @@ def paint_stability(
         color=color,
         bold=True,
     )
-    sub = f"{scene.title or problem.title} · final loss after {m.steps} steps from ({_tick_text(round(m.start[0], 3))}, {_tick_text(round(m.start[1], 3))})"
+    sub = f"{scene.title or problem.title} · final loss after {m.steps} steps from ({tick_text(round(m.start[0], 3))}, {tick_text(round(m.start[1], 3))})"
     c.text(
         QRectF(margin, 0.01 * c.h + 1.5 * c.title_px, c.w - 2 * margin, 1.4 * c.text_px),
         sub,
@@ -477,7 +496,7 @@ def paint_stability(
                     6 * c.small_px,
                     1.4 * c.small_px,
                 ),
-                _tick_text(10.0**e) if abs(e) < 4 else f"1e{int(e)}",
+                tick_text(10.0**e) if abs(e) < 4 else f"1e{int(e)}",
                 c.small_px,
                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
             )

@@ -43,11 +43,13 @@ from gdviz.ui.maps import (
     basin_legend,
     basin_rgb,
     hyper_name,
+    log_ticks,
     loss_lut,
     loss_range,
     minimum_color,
     stability_rgb,
     theory_curve,
+    tick_text,
 )
 from gdviz.ui.theme import LIGHT, Theme, rgb
 
@@ -130,6 +132,7 @@ class BasinLayer:
         self.label: str | None = None
         self.map: BasinMap | None = None
         self.job: MapJob | None = None
+        self.ready = False  # the current job's map is shown at its finest resolution
         self._key: object = None
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-7)  # over the heatmap (-10), under the contours (-5) and trails
@@ -266,6 +269,7 @@ class BasinLayer:
             )
 
         self.job = MapJob("basins", key, compute, self.resolutions, label)
+        self.ready = False
         self.status.setText(f"{self.resolutions[0]}² …")
         self.runner.submit(self.job)
 
@@ -281,6 +285,7 @@ class BasinLayer:
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         self.image.setVisible(True)
         last = resolution == self.resolutions[-1]
+        self.ready = last
         self.status.setText(
             f"{resolution}²" if last else f"{resolution}² · next {self._next(resolution)}² …"
         )
@@ -399,6 +404,7 @@ class StabilityView(QWidget):
         self.y_axis: str | None = None
         self.map: StabilityMap | None = None
         self.job: MapJob | None = None
+        self.ready = False  # the current job's map is shown at its finest resolution
         self._key: object = None
         self._ranges: dict[tuple[str, str, str], tuple[tuple[float, float], ...]] = {}
 
@@ -453,7 +459,7 @@ class StabilityView(QWidget):
         self.marker = pg.ScatterPlotItem(pxMode=True)
         self.marker.setZValue(10)
         self.plot.addItem(self.marker, ignoreBounds=True)
-        self.legend = pg.LegendItem(offset=(-10, 10), labelTextSize="11pt")
+        self.legend = pg.LegendItem(offset=(10, -10), labelTextSize="11pt")
         self.legend.setParentItem(self.plot.getViewBox())
         self.message = pg.TextItem(anchor=(0.5, 0.5))
         self.message.setParentItem(self.plot.getViewBox())
@@ -610,6 +616,7 @@ class StabilityView(QWidget):
             )
 
         self.job = MapJob("stability", key, compute, self.resolutions, label)
+        self.ready = False
         self.status.setText(f"{self.resolutions[0]}² …")
         self.runner.submit(self.job)
 
@@ -645,7 +652,13 @@ class StabilityView(QWidget):
         self.colorbar.setLevels((lo, hi))
         entry = self.controller.scene.entry(m.label)
         for axis, name, side in ((0, m.axes[0], "bottom"), (1, m.axes[1], "left")):
-            self.plot.getAxis(side).setLogMode(m.scales[axis] == "log")
+            ticks = None
+            if m.scales[axis] == "log":
+                # Ticks of our own on a log axis: the image lies in log10 units, and
+                # pyqtgraph's log mode crowded a three-decade axis with minor labels.
+                levels = log_ticks(*m.ranges[axis])
+                ticks = [[(math.log10(v), tick_text(v)) for v in level] for level in levels]
+            self.plot.getAxis(side).setTicks(ticks)
             self.plot.setLabel(side, hyper_name(entry.rule, name), **self._label_style())
         curve = theory_curve(m, self.controller.scene)
         if curve is not None:
@@ -659,6 +672,7 @@ class StabilityView(QWidget):
         self._fill_legend(curve is not None)
         self._show_marker()
         last = resolution == self.resolutions[-1]
+        self.ready = last
         self.status.setText(f"{resolution}²" if last else f"{resolution}² · sharper next …")
 
     def _on_progress(self, job: MapJob, resolution: int, done: int, total: int) -> None:
@@ -788,6 +802,7 @@ class StabilityView(QWidget):
         small.setPointSize(max(theme.plot_font_pt - 2, 6))
         for name in ("left", "bottom"):
             axis = self.plot.getAxis(name)
+            axis.enableAutoSIPrefix(False)  # "momentum (x0.001)" with ticks of 900 read wrongly
             axis.setTickFont(font)
             axis.setPen(pg.mkPen(theme.foreground))
             axis.setTextPen(pg.mkPen(theme.foreground))
