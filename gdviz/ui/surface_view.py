@@ -9,10 +9,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from gdviz.core import surface
 from gdviz.core.problems import Rect
 from gdviz.core.scene import MAX_COORD
-from gdviz.core.surface import loss_and_grad_at
+from gdviz.core.surface import loss_and_grad_at, surface
 from gdviz.ui.controller import Controller
 from gdviz.ui.items import (
     Trail,
