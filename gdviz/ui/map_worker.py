@@ -15,6 +15,8 @@ chunks while the start is dragged; it resumes where it stopped on release.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +27,9 @@ from gdviz.core.basins import Cancelled
 
 Compute = Callable[[int, Callable[[], bool], Callable[[int, int], None]], object]
 """``compute(resolution, should_stop, progress) -> map``: one resolution of a map."""
+
+MAP_NICENESS = 10
+"""The worker thread's niceness (Linux): below the GUI thread's share of the CPU."""
 
 
 @dataclass(eq=False)
@@ -144,6 +149,11 @@ class MapRunner(QObject):
             return self._closing or id(job) in self._cancelled
 
     def _loop(self) -> None:
+        # On Linux a thread is a task with its own niceness: the maps yield the cores to the
+        # GUI thread (playback frames, paths recomputed on edits) whenever it wants them.
+        if hasattr(os, "setpriority"):
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), MAP_NICENESS)
         while (job := self._next()) is not None:
             try:
                 for resolution in job.resolutions:
