@@ -7,24 +7,31 @@ The public, Qt-free API::
     paths = gdviz.simulate(scene.with_start((-2.0, 4.0)))
     paths["Adam"].params  # (steps + 1, 2) numpy array
 
-Importing gdviz switches JAX to float64 for the whole process (``jax_enable_x64``): the paths
-are compared with plain-loop references to 1e-9, which float32 cannot do. A program that imports
-gdviz beside its own float32 JAX code should pass ``dtype=jnp.float32`` explicitly there.
+The core loads on the first use of a name (``gdviz.load_scene``...), not on ``import gdviz``, and
+switches JAX to float64 for the whole process then (``jax_enable_x64``): the paths are compared
+with plain-loop references to 1e-9, which float32 cannot do. A program that uses gdviz beside its
+own float32 JAX code should pass ``dtype=jnp.float32`` explicitly there.
 """
 
-from gdviz.core import (
-    OptimizerEntry,
-    Problem,
-    Scene,
-    SceneError,
-    Surface,
-    Trajectory,
-    builtin_scene_names,
-    load_scene,
-    save_scene,
-    simulate,
-    surface,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gdviz.core import (
+        OptimizerEntry,
+        Problem,
+        Scene,
+        SceneError,
+        Surface,
+        Trajectory,
+        builtin_scene_names,
+        load_scene,
+        save_scene,
+        simulate,
+        surface,
+    )
 
 __version__ = "0.1.0"
 
@@ -42,3 +49,21 @@ __all__ = [
     "simulate",
     "surface",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The public API, imported from :mod:`gdviz.core` on first use (PEP 562).
+
+    ``import gdviz`` alone loads no JAX: the window command shows its start-up card ~0.3 s after
+    launch instead of after JAX's ~1.4 s import. The first name used loads the core (and JAX,
+    switched to float64) exactly as an eager import did.
+    """
+    if name in __all__ and name != "__version__":
+        value = getattr(importlib.import_module("gdviz.core"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gdviz' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -436,8 +436,6 @@ def _cmd_stability(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gdviz`` console script."""
-    from gdviz.core import SceneError
-
     argv = list(sys.argv[1:] if argv is None else argv)
     # `gdviz` and `gdviz SCENE` open the window: make that the `window` command.
     if not argv or (argv[0] not in COMMANDS + ("window",) and not argv[0].startswith("-")):
@@ -453,6 +451,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "basins": _cmd_basins,
         "stability": _cmd_stability,
     }
+    if args.command == "window":
+        # Nothing of the core before the window's start-up card: it reports its own errors.
+        return _cmd_window(args)
+    from gdviz.core import SceneError
+
     try:
         return handlers[args.command](args)
     except (SceneError, UserError, OutputError) as exc:

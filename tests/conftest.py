@@ -14,7 +14,7 @@ atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 import jax  # noqa: E402
 
-import gdviz.core  # noqa: E402,F401  (switches JAX to float64 before any test builds arrays)
+import gdviz.core.scene  # noqa: E402,F401  (JAX in float64, every problem registered, before any test)
 
 # Rank promotion hides shape bugs (a (2,) meeting a (n, 2)); strict dtype promotion is *not* set:
 # optax.adam raises under it with x64.

@@ -197,3 +197,36 @@ def test_core_sources_do_not_name_qt_or_the_ui() -> None:
         text = path.read_text()
         for word in ("PySide6", "pyqtgraph", "gdviz.ui", "imageio"):
             assert f"import {word}" not in text and f"from {word}" not in text, (path, word)
+
+
+JAX_ROOTS = {"jax", "jaxlib", "optax"}
+
+
+def test_every_core_module_that_computes_with_jax_imports_the_float64_switch() -> None:
+    """``gdviz.core`` loads its names lazily, so no package import switches JAX to float64:
+    :mod:`gdviz.core.types` does, and each module using JAX must import it."""
+    missing = []
+    for name, path in MODULES.items():
+        if not name.startswith("gdviz.core.") or name == "gdviz.core.types":
+            continue
+        imported = {module for _, module in _imports(name, path)}
+        uses_jax = any(m.split(".")[0] in JAX_ROOTS for m in imported)
+        if uses_jax and "gdviz.core.types" not in imported:
+            missing.append(name)
+    assert not missing, f"import JAX without gdviz.core.types (float64): {missing}"
+
+
+def test_the_window_command_reaches_its_start_up_card_without_jax_or_pyqtgraph() -> None:
+    """What runs before the card is shown: a JAX import there would delay it by ~1.4 s."""
+    code = (
+        "import sys, gdviz, gdviz.cli, gdviz.ui.app, gdviz.ui.splash, gdviz.core.files,"
+        " gdviz.export.files\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in"
+        " ('jax', 'optax', 'pyqtgraph'))))\n"
+        "import gdviz.core.problems, jax.numpy as jnp\n"
+        "print(jnp.zeros(1).dtype)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    heavy, dtype = out.stdout.rstrip("\n").split("\n")
+    assert heavy == ""
+    assert dtype == "float64"  # the first module that computes switched JAX to float64

@@ -1,32 +1,74 @@
 """The pure core of gdviz: problems, update rules, trajectories, surfaces and scenes.
 
-Nothing here imports Qt. Importing the core switches JAX to float64 (``jax_enable_x64``): paths
-are compared against plain-loop references to 1e-9, which float32 cannot hold.
+Nothing here imports Qt. Importing the package is cheap: its names load from their modules on
+first use, so ``gdviz.core.files`` (say) costs no JAX import. Every module that computes with
+JAX imports :mod:`gdviz.core.types`, which switches JAX to float64 (``jax_enable_x64``): paths
+are compared against plain-loop references to 1e-9, which float32 cannot hold
+(tests/test_architecture.py checks that each such module does).
 """
 
-import jax
+from __future__ import annotations
 
-jax.config.update("jax_enable_x64", True)
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from gdviz.core import networks  # noqa: E402, F401  (registers the toy networks)
-from gdviz.core.datafile import DataError, load_data_csv  # noqa: E402
-from gdviz.core.expression import ExpressionError, check_expression  # noqa: E402
-from gdviz.core.optimizers import RULES, Rule  # noqa: E402
-from gdviz.core.problems import Minimum, Problem, make_problem  # noqa: E402
-from gdviz.core.registry import PROBLEMS  # noqa: E402
-from gdviz.core.scene import (  # noqa: E402
-    OptimizerEntry,
-    Scene,
-    SceneError,
-    builtin_scene_names,
-    dumps_scene,
-    load_scene,
-    parse_scene,
-    save_scene,
-    scene_from_dict,
-)
-from gdviz.core.simulate import Trajectory, simulate  # noqa: E402
-from gdviz.core.surface import Surface, surface  # noqa: E402
+if TYPE_CHECKING:
+    from gdviz.core.datafile import DataError, load_data_csv
+    from gdviz.core.expression import ExpressionError, check_expression
+    from gdviz.core.optimizers import RULES, Rule
+    from gdviz.core.problems import Minimum, Problem, make_problem
+    from gdviz.core.registry import PROBLEMS
+    from gdviz.core.scene import (
+        OptimizerEntry,
+        Scene,
+        SceneError,
+        builtin_scene_names,
+        dumps_scene,
+        load_scene,
+        parse_scene,
+        save_scene,
+        scene_from_dict,
+    )
+    from gdviz.core.simulate import Trajectory, simulate
+    from gdviz.core.surface import Surface, surface
+
+_HOMES = {
+    "DataError": "datafile",
+    "load_data_csv": "datafile",
+    "ExpressionError": "expression",
+    "check_expression": "expression",
+    "RULES": "optimizers",
+    "Rule": "optimizers",
+    "Minimum": "problems",
+    "Problem": "problems",
+    "make_problem": "problems",
+    "PROBLEMS": "scene",  # through the scene module, which imports every problem's module
+    "OptimizerEntry": "scene",
+    "Scene": "scene",
+    "SceneError": "scene",
+    "builtin_scene_names": "scene",
+    "dumps_scene": "scene",
+    "load_scene": "scene",
+    "parse_scene": "scene",
+    "save_scene": "scene",
+    "scene_from_dict": "scene",
+    "Trajectory": "simulate",
+    "simulate": "simulate",
+    "Surface": "surface",
+    "surface": "surface",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The names below, imported from their modules on first use (PEP 562)."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'gdviz.core' has no attribute {name!r}")
+    importlib.import_module("gdviz.core.scene")  # every problem registered (see registry.py)
+    value = getattr(importlib.import_module(f"gdviz.core.{home}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "PROBLEMS",

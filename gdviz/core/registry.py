@@ -3,9 +3,9 @@
 :mod:`gdviz.core.problems` (the analytic functions and linear regression) and
 :mod:`gdviz.core.networks` (the toy networks) each feed it with :func:`register`; everything that
 lists, checks or builds problems reads :data:`PROBLEMS`. This module imports nothing of the
-problems, so the feeders import it and never each other's registry code: no import loop. Importing
-any part of ``gdviz.core`` runs ``gdviz/core/__init__.py``, which imports both feeders, so the table
-is complete before anyone reads it.
+problems, so the feeders import it and never each other's registry code: no import loop.
+:mod:`gdviz.core.scene` imports both feeders, and every name of ``gdviz.core`` loads the scene
+module first, so the table is whole before a scene or a caller of the package reads it.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from gdviz.core import networks  # noqa: F401  (registers the toy networks: the table is whole)
 from gdviz.core.datafile import DataError, Dataset, load_data_csv, make_dataset
 from gdviz.core.expression import ExpressionError
 from gdviz.core.files import InputError, read_bytes_bounded, write_text_atomically

@@ -1,4 +1,4 @@
-"""Array aliases shared by the core (in the manner of optax's ``base.py``)."""
+"""Array aliases shared by the core (in the manner of optax's ``base.py``), and JAX in float64."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ from typing import Any, TypeAlias
 
 import jax
 import numpy as np
+
+# Every module that computes with JAX imports this one first: paths are compared with plain-loop
+# references to 1e-9, which float32 cannot hold.
+jax.config.update("jax_enable_x64", True)
 
 Array: TypeAlias = jax.Array
 """A JAX array (traced or concrete)."""
