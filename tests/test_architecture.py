@@ -230,3 +230,18 @@ def test_the_window_command_reaches_its_start_up_card_without_jax_or_pyqtgraph()
     heavy, dtype = out.stdout.rstrip("\n").split("\n")
     assert heavy == ""
     assert dtype == "float64"  # the first module that computes switched JAX to float64
+
+
+def test_the_api_names_stay_functions_after_their_modules_are_imported() -> None:
+    code = (
+        "import gdviz, gdviz.core.simulate, gdviz.core.surface\n"
+        "from gdviz.core import simulate, surface\n"
+        "import gdviz.core as core\n"
+        "print(callable(simulate), callable(surface), callable(core.simulate),"
+        " callable(gdviz.simulate), callable(gdviz.surface))\n"
+        "print(len(gdviz.simulate(gdviz.load_scene('saddle-point'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    names, paths = out.stdout.split("\n")[:2]
+    assert names == "True True True True True"
+    assert int(paths) >= 2

@@ -10,6 +10,8 @@ are compared against plain-loop references to 1e-9, which float32 cannot hold
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -95,3 +97,22 @@ __all__ = [
     "simulate",
     "surface",
 ]
+
+
+class _Core(types.ModuleType):
+    """The package module, keeping ``simulate`` and ``surface`` the functions.
+
+    Importing a submodule binds its name on the package: once anything imports
+    ``gdviz.core.simulate`` (the module), ``from gdviz.core import simulate`` would return the
+    module, not the function, and ``gdviz.simulate(scene)`` would fail. The eager package did not
+    have this: it rebound both names to the functions after importing their modules. Here the
+    package refuses to rebind them to a module; the modules stay in ``sys.modules``.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("simulate", "surface") and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Core
