@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from PySide6.QtCore import QPointF
 
 from gdviz.core import simulate
 from gdviz.core.surface import predictions
+from gdviz.ui.rate import DRAG_INTERVAL_MS
 
 
 def test_release_brings_every_view_exactly_to_the_release_point(window, qtbot) -> None:  # noqa: ANN001
@@ -43,10 +46,15 @@ def test_secondary_views_follow_a_drag_at_a_lower_rate(window) -> None:  # noqa:
     window.loss_plot.throttle._fn = lambda: (calls.append(1), original())
     handle = window.surface.handles[None]
     x0, y0 = ctl.scene.start
-    for t in np.linspace(0.05, 1.0, 20):  # twenty moves in far less than 150 ms apart
+    began = time.perf_counter()
+    for t in np.linspace(0.05, 1.0, 20):  # twenty moves, each far less than 150 ms
         handle.setPos(QPointF(x0 + t, y0))
-    assert len(calls) <= 2  # the loss plot did not redraw twenty times
+    beats = (time.perf_counter() - began) / (DRAG_INTERVAL_MS / 1000)
+    # At most once per beat (plus the first move), not twenty times: on a loaded machine the
+    # twenty moves take longer, and the allowance grows with them.
+    assert len(calls) <= 2 + int(beats) < 20
+    before = len(calls)
     handle.sigPositionChangeFinished.emit(handle)
-    assert len(calls) <= 3
+    assert len(calls) <= before + 1
     _, loss = window.loss_plot.curves["Adam"].getData()
     np.testing.assert_allclose(loss, window.loss_plot.transform(ctl.results["Adam"].loss))
