@@ -30,7 +30,12 @@ class Surface:
     rect: Rect
 
 
-@functools.cache
+COMPILED = 16
+"""Compiled grid, point and prediction functions kept per kind, least recently used first out:
+each typed formula is a new loss function, and a session of formulas must not keep them all."""
+
+
+@functools.lru_cache(maxsize=COMPILED)
 def _grid_fn(loss_fn: LossFn):  # noqa: ANN202 (a jitted fn)
     def at(x: Array, y: Array, consts: Consts, batch: Batch) -> Array:
         return loss_fn(jnp.stack([x, y]), consts, batch)
@@ -69,7 +74,7 @@ def surface(
     return Surface(xs=xs, ys=ys, loss=np.asarray(z), rect=((x0, x1), (y0, y1)))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=COMPILED)
 def _points_fn(loss_fn: LossFn):  # noqa: ANN202 (a jitted fn)
     value_and_grad = jax.vmap(jax.value_and_grad(loss_fn), in_axes=(0, None, None))
     return jax.jit(value_and_grad)
@@ -82,7 +87,7 @@ def loss_and_grad_at(problem: Problem, points: NDArray) -> tuple[NDArray, NDArra
     return np.asarray(loss), np.asarray(grad)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=COMPILED)
 def _predict_fn(predict_fn):  # noqa: ANN001, ANN202 (a jitted fn)
     return jax.jit(jax.vmap(predict_fn, in_axes=(0, None, None)))
 

@@ -40,3 +40,14 @@ def test_batch_surface_is_the_loss_of_that_batch() -> None:
     assert np.abs(full.loss - s.loss).max() > 1e-3
     with pytest.raises(ValueError, match="no data"):
         surface(make_problem("beale"), batch_indices=idx)
+
+
+def test_a_session_of_typed_formulas_keeps_a_bounded_number_of_compiled_grids() -> None:
+    from gdviz.core import load_scene
+    from gdviz.core.surface import COMPILED, _grid_fn
+
+    scene = load_scene("saddle-point")
+    for k in range(COMPILED + 3):
+        problem = scene.with_expression(f"x**2 + {k + 1}*y**2").build_problem(minima="defer")
+        surface(problem, ((-1.0, 1.0), (-1.0, 1.0)), 8)
+    assert _grid_fn.cache_info().currsize <= COMPILED
