@@ -14,6 +14,7 @@ from gdviz.core.scene import MAX_COORD
 from gdviz.core.surface import loss_and_grad_at, surface
 from gdviz.ui.controller import Controller
 from gdviz.ui.items import (
+    Heads,
     Trail,
     cache_axes,
     cache_static,
@@ -86,9 +87,9 @@ class SurfaceView(pg.PlotWidget):
         self.minima = pg.ScatterPlotItem(pxMode=True)
         self.minima.setZValue(36)  # above the heads: a reached minimum stays visible
         self.plot.addItem(self.minima)
-        self.heads = pg.ScatterPlotItem(pxMode=True)
+        self.heads = Heads()
         self.heads.setZValue(30)
-        self.plot.addItem(self.heads)
+        self.plot.addItem(self.heads, ignoreBounds=True)
         # Where a path leaves the view: a triangle on the border, pointing the way it went.
         self.exits = pg.ScatterPlotItem(pxMode=True)
         self.exits.setZValue(31)
@@ -97,6 +98,7 @@ class SurfaceView(pg.PlotWidget):
         self._brushes: dict[str, QBrush] = {}
         self._exits_cache: dict[str, tuple[object, np.ndarray, tuple[np.ndarray, str] | None]] = {}
         self._covered_key: object = None
+        self._exits_key: object = None
         self._cover_timer = QTimer(self, singleShot=True, interval=120)
         self._cover_timer.timeout.connect(self.update_paths)
         self._head_pen = pg.mkPen("#FFFFFF", width=2.5)
@@ -356,12 +358,19 @@ class SurfaceView(pg.PlotWidget):
             )
         else:
             self.heads.setData([])
+        # Where paths leave depends on the paths and the view, not on the step: a scatter's
+        # setData rebuilds its symbols, so it runs only when the marks change.
+        size = round(self.theme.head_size * 1.3)
+        key = (tuple((tuple(p), s, c) for p, s, c in exits), size, id(self._head_pen))
+        if key == self._exits_key:
+            return
+        self._exits_key = key
         if exits:
             self.exits.setData(
                 pos=np.array([p for p, _, _ in exits]),
                 symbol=[s for _, s, _ in exits],
                 brush=[self._brush(c) for _, _, c in exits],
-                size=round(self.theme.head_size * 1.3),
+                size=size,
                 pen=self._head_pen,
             )
         else:

@@ -51,3 +51,31 @@ def test_curve_bounds_follow_the_finite_data_and_non_finite_points_break_it(qtbo
     curve.setData([], [])
     assert curve.dataBounds(0) == (None, None)
     assert curve.boundingRect().isEmpty()
+
+
+def test_heads_are_painted_at_their_points_in_their_colours_at_a_fixed_pixel_size(qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QColor
+
+    from gdviz.ui.items import Heads
+
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    plot.resize(400, 400)
+    plot.setRange(xRange=(0, 10), yRange=(0, 10), padding=0)
+    heads = Heads()
+    plot.addItem(heads)
+    plot.show()
+    qtbot.waitExposed(plot)
+    heads.setData(pos=np.array([[2.0, 2.0], [7.0, 8.0]]), brush=["#D55E00", "#0072B2"], size=14)
+    image = plot.grab().toImage()
+    vb = plot.getViewBox()
+    for (x, y), colour in (((2.0, 2.0), "#d55e00"), ((7.0, 8.0), "#0072b2")):
+        at = plot.mapFromScene(vb.mapViewToScene(QPointF(x, y)))
+        assert QColor(image.pixel(at.x(), at.y())).name() == colour
+        # 14 px across whatever the zoom: 4 px off the centre is still the head, 12 px is not.
+        assert QColor(image.pixel(at.x() + 4, at.y())).name() == colour
+        assert QColor(image.pixel(at.x() + 12, at.y())).name() != colour
+    assert heads.boundingRect().contains(QPointF(7.0, 8.0))
+    heads.setData([])
+    assert len(heads.getData()[0]) == 0 and heads.boundingRect().isEmpty()
