@@ -38,6 +38,7 @@ __all__ = [
     "InputError",
     "OutputError",
     "OutputExists",
+    "VECTOR_FORMATS",
     "UserError",
     "atomic_write",
     "check_output",
@@ -62,6 +63,9 @@ IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 """Still-image suffixes and the format each one means (Qt's writer names)."""
 
 VIDEO_FORMATS = (".mp4", ".gif")
+
+VECTOR_FORMATS = (".svg", ".pdf")
+"""Still figures for slides: the heatmap an embedded image, everything else vectors and text."""
 
 
 def check_output(path: str | Path, formats: tuple[str, ...], *, force: bool = False) -> str:

@@ -16,10 +16,18 @@ import numpy as np
 from gdviz.export.files import ExportError, OutputError, atomic_write
 from gdviz.export.files import check_output as check_file
 
-__all__ = ["FORMATS", "HOLD_SECONDS", "ExportError", "check_output", "frame_steps", "write_video"]
+__all__ = [
+    "FORMATS",
+    "HOLD_SECONDS",
+    "ExportError",
+    "check_output",
+    "ffmpeg_available",
+    "frame_steps",
+    "write_video",
+]
 
-FORMATS = (".mp4", ".gif", ".png", ".jpg", ".jpeg")
-"""What ``gdviz render`` writes: a video, or one still frame."""
+FORMATS = (".mp4", ".gif", ".png", ".jpg", ".jpeg", ".svg", ".pdf")
+"""What ``gdviz render`` writes: a video, or one still frame (a picture, or a vector figure)."""
 
 HOLD_SECONDS = 1.0
 """The last frame is held this long, so a looping video pauses on the result. The hold is part of
@@ -28,6 +36,45 @@ the video's length (``--seconds``), and takes at most a third of it."""
 # One palette for the whole GIF, built from every frame, and ordered dithering: small files, no
 # flicker between frames.
 _GIF_FILTER = "split[a][b];[a]palettegen=max_colors=128:stats_mode=full[p];[b][p]paletteuse=dither=bayer:bayer_scale=3"
+
+
+def ffmpeg_available() -> bool:
+    """Whether an ffmpeg can be run: imageio-ffmpeg's own, or one named by IMAGEIO_FFMPEG_EXE.
+
+    The wheel ships one for the common platforms; elsewhere MP4 cannot be written, and a GIF
+    is encoded by Pillow instead when it is installed.
+    """
+    try:
+        import imageio_ffmpeg
+
+        imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):
+        return False
+    return True
+
+
+def _write_gif_with_pillow(path: Path, frames: Iterable[np.ndarray], fps: float) -> int:
+    """A looping GIF through Pillow, for a machine without ffmpeg (one palette per frame)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ExportError(
+            f"cannot write {path}: a GIF needs ffmpeg (the imageio-ffmpeg wheel) or Pillow, "
+            "and neither is installed"
+        ) from None
+    images = [Image.fromarray(np.ascontiguousarray(f[..., :3], dtype=np.uint8)) for f in frames]
+    if not images:
+        raise ExportError("no frames to write")
+    images[0].save(
+        path,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=round(1000 / fps),
+        loop=0,
+        optimize=False,
+    )
+    return len(images)
 
 
 def check_output(path: Path, *, force: bool = False) -> str:
@@ -74,6 +121,22 @@ def write_video(
     if suffix not in (".mp4", ".gif"):
         raise ExportError(f"cannot write {path}: a video must end in .mp4 or .gif")
     count = 0
+    if suffix == ".gif" and not ffmpeg_available():
+
+        def encode_gif(tmp: Path) -> None:
+            nonlocal count
+            count = _write_gif_with_pillow(tmp, frames, fps)
+
+        try:
+            atomic_write(path, encode_gif, force=force)
+        except OutputError as exc:
+            raise ExportError(str(exc)) from None
+        return count
+    if not ffmpeg_available():
+        raise ExportError(
+            f"cannot write {path}: MP4 needs ffmpeg, which imageio-ffmpeg does not provide on "
+            "this machine (set IMAGEIO_FFMPEG_EXE to an ffmpeg, or write a .gif)"
+        )
 
     def encode(tmp: Path) -> None:
         nonlocal count

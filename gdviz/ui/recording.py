@@ -4,19 +4,32 @@ A :class:`LectureView` is what a recording shows: the scene's title, the surface
 naming each optimizer's key hyperparameters, the loss plot, and a step counter, all burned in.
 It is rendered offscreen with ``QWidget.grab``; the same scene gives the same frames. The frames
 go to the Qt-free writers of :mod:`gdviz.export` (MP4/GIF through imageio-ffmpeg); stills are
-encoded by Qt here.
+encoded by Qt here: PNG/JPEG from the grabbed picture, and SVG/PDF by painting the same widgets
+into a vector device (:func:`write_vector`), so a slide figure matches the video frame.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontMetrics, QImage
+from PySide6.QtCore import QBuffer, QIODevice, QMarginsF, QPoint, QRect, QSize, QSizeF, Qt
+from PySide6.QtGui import (
+    QFontMetrics,
+    QImage,
+    QPageLayout,
+    QPageSize,
+    QPainter,
+    QPdfWriter,
+    QPicture,
+)
+from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QApplication,
+    QGraphicsItem,
+    QGraphicsView,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
@@ -25,7 +38,15 @@ from PySide6.QtWidgets import (
 )
 
 from gdviz.core import Scene
-from gdviz.export.files import IMAGE_FORMATS, ExportError, OutputError, atomic_write
+from gdviz.export.files import (
+    IMAGE_FORMATS,
+    VECTOR_FORMATS,
+    ExportError,
+    OutputError,
+    atomic_write,
+    write_bytes_atomically,
+)
+from gdviz.export.svg import flatten_cosmetic_strokes
 from gdviz.export.video import check_output, frame_steps, write_video
 from gdviz.ui.controller import BASE_STEPS_PER_SECOND, Controller
 from gdviz.ui.legend import LegendStrip
@@ -110,11 +131,15 @@ class LectureView(QWidget):
     def _count(self, step: int) -> None:
         self.counter.setText(f"step {step} / {self.controller.steps}")
 
-    def frame(self, step: int) -> np.ndarray:
-        """The picture at ``step``."""
+    def show_step(self, step: int) -> None:
+        """Move to ``step`` and lay out now, ready to be painted."""
         self.controller.set_step(step)
         self.loss.throttle.flush()
         self.layout().activate()  # the counter's text grew: lay out now, not in the event loop
+
+    def frame(self, step: int) -> np.ndarray:
+        """The picture at ``step``."""
+        self.show_step(step)
         # grab() paints the widgets itself: letting the event loop paint them first as well
         # would draw every frame twice.
         return qimage_to_array(self.grab().toImage())
@@ -133,10 +158,10 @@ def _check_steps(scene: Scene, suffix: str, steps: int | None, step: int | None)
         )
     total = scene.steps if steps is None else steps
     if step is not None:
-        if suffix not in IMAGE_FORMATS:
+        if suffix not in IMAGE_FORMATS and suffix not in VECTOR_FORMATS:
             raise ExportError(
-                "--step picks the step of a still image (.png or .jpg); a video plays them all "
-                "(use --steps N to stop at step N)"
+                "--step picks the step of a still image (.png, .jpg, .svg or .pdf); a video "
+                "plays them all (use --steps N to stop at step N)"
             )
         if not 0 <= step <= scene.steps:
             raise ExportError(f"--step must be between 0 and {scene.steps}, got {step}")
@@ -157,7 +182,8 @@ def render(
     *,
     force: bool = False,
 ) -> int:
-    """Render ``scene`` to ``path`` (.mp4, .gif, .png or .jpg); returns the number of frames.
+    """Render ``scene`` to ``path`` (.mp4, .gif, .png, .jpg, .svg or .pdf); returns the number
+    of frames (1 for a still).
 
     Args:
       seconds: the whole length of a video, the held last frame included (see
@@ -165,7 +191,8 @@ def render(
       steps: show only the first ``steps`` steps (default: all); 1 to the scene's steps.
       step: for a still image, the step to show (default: the last); 0 to the scene's steps.
       progress: called after each frame; returning False cancels (nothing is left behind).
-      view: "2d", or "3d" for the OpenGL surface (needs a display with GL: X or Xvfb).
+      view: "2d", or "3d" for the OpenGL surface (needs a display with GL: X or Xvfb; not for
+        .svg or .pdf, which draw the 2-D view's items as vectors).
       dark: the dark theme (as the window's, when the window exports).
       force: overwrite an existing regular file (never anything else).
 
@@ -182,6 +209,11 @@ def render(
             f"{width}x{height}; try {width + width % 2}x{height + height % 2}"
         )
     total = _check_steps(scene, suffix, steps, step)
+    if suffix in VECTOR_FORMATS and view != "2d":
+        raise ExportError(
+            f"cannot write {path}: an SVG or PDF figure draws the 2-D view (the 3-D view is "
+            "an OpenGL picture); use .png for the 3-D view"
+        )
     lecture = LectureView(scene, video_theme(height, dark), view)
     lecture.setFixedSize(width, height)  # every frame the same size, as the encoder needs
     # Laid out and painted as if shown, but never mapped over the user's window.
@@ -193,6 +225,12 @@ def render(
         if suffix in IMAGE_FORMATS:
             image = lecture.frame(total if step is None else step)
             _write_png(image, path, force=force)
+            if progress is not None:
+                progress(1, 1)
+            return 1
+        if suffix in VECTOR_FORMATS:
+            lecture.show_step(total if step is None else step)
+            write_vector(lecture, path, scene.title, force=force)
             if progress is not None:
                 progress(1, 1)
             return 1
@@ -235,6 +273,115 @@ def write_image(image: QImage, path: Path, *, force: bool = False) -> None:
             raise ExportError(f"cannot write {path}: Qt could not encode {fmt}")
 
     try:
+        atomic_write(path, save, force=force)
+    except OutputError as exc:
+        raise ExportError(str(exc)) from None
+
+
+@contextmanager
+def _vector_items(widget: QWidget) -> Iterator[None]:
+    """Every graphics item of ``widget``'s views painted as vectors while inside.
+
+    Items that cache a pixmap of themselves (axes, contours, the faint paths: see
+    ``items.cache_static``) would reach a vector file as pictures; pyqtgraph's own items draw
+    their fast raster forms (a scatter plot's symbol atlas) unless told they are exporting.
+    """
+    items: list[tuple[QGraphicsItem, QGraphicsItem.CacheMode]] = []
+    for view in widget.findChildren(QGraphicsView):
+        if view.scene() is None:
+            continue
+        for item in view.scene().items():
+            items.append((item, item.cacheMode()))
+            item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+            if hasattr(item, "setExportMode"):
+                item.setExportMode(True, {"antialias": True})
+    try:
+        yield
+    finally:
+        for item, mode in items:
+            if hasattr(item, "setExportMode"):
+                item.setExportMode(False)
+            item.setCacheMode(mode)
+
+
+def vector_picture(widget: QWidget) -> QPicture:
+    """``widget`` and its children as recorded paint commands, every item drawn as a vector.
+
+    Painting a widget straight into an SVG generator clipped each child in the wrong place (Qt
+    6.11 writes a child's clip without the child's offset in its window), cutting off most of the
+    plots; a picture recorded first and replayed into the generator carries every offset as a
+    plain transform, which both SVG and PDF get right.
+    """
+    picture = QPicture()
+    with _vector_items(widget):
+        painter = QPainter(picture)
+        try:
+            widget.render(painter, QPoint(0, 0))
+        finally:
+            painter.end()
+    return picture
+
+
+def write_vector(widget: QWidget, path: Path, title: str = "", *, force: bool = False) -> None:
+    """Write ``widget`` as an SVG or PDF page of its size, as its suffix says, atomically.
+
+    The heatmap is an embedded raster image; paths, markers, contours, axes, the key and all
+    text are vectors, and text stays text (selectable in a PDF, ``<text>`` in an SVG). One
+    pixel of the widget is one CSS pixel of the SVG and 1/96 inch of the PDF, so type keeps its
+    size in points.
+
+    Raises:
+      ExportError: another suffix, an existing file without ``force``, a target that is not a
+        regular file, or Qt could not write; nothing is left behind.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in VECTOR_FORMATS:
+        raise ExportError(f"cannot write {path}: a vector figure must end in .svg or .pdf")
+    width, height = widget.width(), widget.height()
+    dpi = widget.logicalDpiY()
+    picture = vector_picture(widget)
+
+    def paint(device: QSvgGenerator | QPdfWriter) -> None:
+        painter = QPainter()
+        if not painter.begin(device):
+            raise ExportError(f"cannot write {path}: Qt could not start a {suffix[1:]} page")
+        painter.drawPicture(0, 0, picture)
+        if not painter.end():
+            raise ExportError(f"cannot write {path}: Qt could not finish the {suffix[1:]} page")
+
+    try:
+        if suffix == ".svg":
+            buffer = QBuffer()
+            buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+            generator = QSvgGenerator(QSvgGenerator.SvgVersion.Svg11)  # 1.1: clip paths
+            generator.setOutputDevice(buffer)
+            generator.setSize(QSize(width, height))
+            generator.setViewBox(QRect(0, 0, width, height))
+            generator.setResolution(dpi)  # fonts in points as on the screen
+            generator.setTitle(title)
+            generator.setDescription("Drawn by gdviz")
+            paint(generator)
+            write_bytes_atomically(
+                path, flatten_cosmetic_strokes(bytes(buffer.data())), force=force
+            )
+            return
+
+        def save(tmp: Path) -> None:
+            writer = QPdfWriter(str(tmp))
+            writer.setResolution(dpi)
+            page = QPageSize(
+                QSizeF(width * 72 / dpi, height * 72 / dpi),
+                QPageSize.Unit.Point,
+                "gdviz",
+                QPageSize.SizeMatchPolicy.ExactMatch,
+            )
+            writer.setPageLayout(
+                QPageLayout(page, QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0))
+            )
+            writer.setTitle(title)
+            writer.setCreator("gdviz")
+            paint(writer)
+
         atomic_write(path, save, force=force)
     except OutputError as exc:
         raise ExportError(str(exc)) from None
