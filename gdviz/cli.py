@@ -83,10 +83,15 @@ def _parser() -> argparse.ArgumentParser:
     shot.add_argument("--step", type=int, help="playback step to show (default: the last)")
     _add_view_argument(shot)
     _add_force_argument(shot)
-    render = sub.add_parser("render", help="record a scene to MP4, GIF, PNG or JPEG, headless")
+    render = sub.add_parser(
+        "render", help="record a scene to MP4, GIF, PNG, JPEG, or an SVG / PDF figure, headless"
+    )
     render.add_argument("scene", help="built-in scene name or .toml path")
     render.add_argument(
-        "-o", "--output", required=True, help="OUT.mp4, OUT.gif, or a still OUT.png / OUT.jpg"
+        "-o",
+        "--output",
+        required=True,
+        help="OUT.mp4, OUT.gif, a still OUT.png / OUT.jpg, or a vector figure OUT.svg / OUT.pdf",
     )
     render.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
     render.add_argument(
@@ -105,7 +110,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     length.add_argument("--steps", type=int, help="show only the first N steps (1..scene steps)")
     render.add_argument(
-        "--step", type=int, help="for a still image: the step to show (default: the last)"
+        "--step",
+        type=int,
+        help="for a still image or figure: the step to show (default: the last)",
     )
     _add_view_argument(render)
     _add_force_argument(render)
