@@ -36,7 +36,16 @@ from gdviz.core import networks  # noqa: F401  (registers the toy networks: the 
 from gdviz.core.datafile import DataError, Dataset, load_data_csv, make_dataset
 from gdviz.core.expression import ExpressionError
 from gdviz.core.files import InputError, read_bytes_bounded, write_text_atomically
-from gdviz.core.optimizers import CONVENTIONS, GRADIENT_NOISE, RULES, Convention
+from gdviz.core.optimizers import (
+    CLIP_NORM,
+    CONVENTIONS,
+    GRADIENT_NOISE,
+    L2,
+    RULES,
+    WEIGHT_DECAY,
+    Convention,
+    EntryKind,
+)
 from gdviz.core.problems import (
     DEFAULT_EXPR,
     PROBLEMS,
@@ -47,6 +56,7 @@ from gdviz.core.problems import (
     make_problem,
     with_minima,
 )
+from gdviz.core.schedules import SCHEDULES
 from gdviz.core.specs import MAX_COORD, ParamSpec, SceneError
 from gdviz.core.types import NDArray
 
@@ -81,7 +91,19 @@ _TOP_KEYS = (
     "view",
     "optimizer",
 )
-_ENTRY_KEYS = ("name", "label", "batch_size", "start", "color", "visible", "gradient_noise")
+_ENTRY_KEYS = (
+    "name",
+    "label",
+    "batch_size",
+    "start",
+    "color",
+    "visible",
+    "gradient_noise",
+    "schedule",
+    "l2",
+    "clip_norm",
+)
+_SCHEDULE_KEYS = tuple(sorted({p.name for s in SCHEDULES.values() for p in s.params}))
 _COLOR = re.compile(r"\A#[0-9a-fA-F]{6}\Z")  # \Z: "$" would also match before a final newline
 
 
@@ -191,6 +213,17 @@ class OptimizerEntry:
       color: ``#rrggbb``, or None for the palette's.
       visible: whether views draw it.
       gradient_noise: std of seeded Gaussian noise added to each gradient.
+      schedule: the learning-rate schedule's kind (a key of ``SCHEDULES``); the learning rate
+        is its peak (or initial) value.
+      schedule_params: the schedule's parameters given explicitly (optax's names); the rest
+        default, some following the scene's steps (:meth:`resolved_schedule`).
+      weight_decay: decoupled weight decay λ (``−η λ θ`` added to each update), for rules without
+        their own; AdamW's and Lion's sit in ``hyperparams`` (given here, it moves there).
+      l2: an L2 term ``(l2 / 2)·|θ|²`` added to the loss this entry descends (its gradient gains
+        ``l2 · θ``). Per entry, so AdamW (decoupled) and Adam + L2 (coupled) can race side by
+        side; the surface shows the regularised loss when every visible entry has the same
+        ``l2`` (:attr:`Scene.surface_l2`).
+      clip_norm: clip each gradient to this global norm before the rule sees it; 0 = off.
     """
 
     rule: str
@@ -201,6 +234,11 @@ class OptimizerEntry:
     color: str | None = None
     visible: bool = True
     gradient_noise: float = 0.0
+    schedule: str = "constant"
+    schedule_params: Mapping[str, float] = field(default_factory=dict)
+    weight_decay: float = 0.0
+    l2: float = 0.0
+    clip_norm: float = 0.0
 
     def __post_init__(self) -> None:
         if self.rule not in RULES:
@@ -208,6 +246,38 @@ class OptimizerEntry:
         label = check_label(self.label)
         if label != self.label:
             object.__setattr__(self, "label", label)
+        rule = RULES[self.rule]
+        if self.schedule not in SCHEDULES:
+            raise SceneError(
+                f"{label}: schedule: unknown schedule {_show(self.schedule)}; "
+                f"one of: {', '.join(SCHEDULES)}"
+            )
+        kind = SCHEDULES[self.schedule]
+        for name, value in self.schedule_params.items():
+            spec = kind.spec(name)
+            if spec is None:
+                allowed = ", ".join(p.name for p in kind.params) or "none"
+                raise SceneError(
+                    f"{label}: {name}: not a parameter of schedule {kind.name!r} "
+                    f"(its parameters: {allowed})"
+                )
+            err = spec.problem_with(value)
+            if err:
+                raise SceneError(f"{label}: {name}: {err}")
+        for spec in (WEIGHT_DECAY, L2, CLIP_NORM):
+            err = spec.problem_with(getattr(self, spec.name))
+            if err:
+                raise SceneError(f"{label}: {spec.name}: {err}")
+        if self.weight_decay and rule.own_weight_decay:
+            object.__setattr__(
+                self, "hyperparams", {**self.hyperparams, "weight_decay": self.weight_decay}
+            )
+            object.__setattr__(self, "weight_decay", 0.0)
+        if self.weight_decay and not rule.takes_weight_decay:
+            raise SceneError(
+                f"{label}: weight_decay: {rule.title} decays inside its averaged iterate, "
+                "not as a term of the update; gdviz leaves it at 0 (use l2 for a penalty)"
+            )
         if self.start is not None:
             object.__setattr__(self, "start", check_start(self.start, f"{label}: start"))
         if self.color is not None and not (
@@ -223,6 +293,35 @@ class OptimizerEntry:
 
     def with_hyperparam(self, name: str, value: float) -> OptimizerEntry:
         return dataclasses.replace(self, hyperparams={**self.hyperparams, name: value})
+
+    def resolved_schedule(self, steps: int) -> dict[str, float]:
+        """Every parameter of the entry's schedule for a run of ``steps`` steps."""
+        return SCHEDULES[self.schedule].resolved(self.schedule_params, steps)
+
+    def with_schedule(self, schedule: str, **params: float) -> OptimizerEntry:
+        """The entry with another schedule (its parameters given anew; the rest default).
+
+        Raises:
+          SceneError: an unknown schedule or parameter, or a value out of its range.
+        """
+        return dataclasses.replace(self, schedule=schedule, schedule_params=params)
+
+    def effective_weight_decay(self, convention: Convention) -> float:
+        """λ of the decoupled decay in force: the rule's own (AdamW, Lion) or the entry's."""
+        if RULES[self.rule].own_weight_decay:
+            return float(self.resolved_hyperparams(convention)["weight_decay"])
+        return float(self.weight_decay)
+
+    @property
+    def kind(self) -> EntryKind:
+        """What about this entry shapes the compiled program (see :class:`EntryKind`)."""
+        return EntryKind(
+            self.rule,
+            self.schedule,
+            bool(self.weight_decay),
+            bool(self.l2),
+            bool(self.clip_norm),
+        )
 
 
 @dataclass(frozen=True)
@@ -293,6 +392,14 @@ class Scene:
                 for e in self.optimizers
             ),
         )
+
+    @property
+    def surface_l2(self) -> float:
+        """The L2 coefficient the surface should add, ``(l2 / 2)·|θ|²``: the ``l2`` every visible
+        entry shares, or 0 when they differ (or none is visible): a surface is one loss, and
+        paths that descend different losses are drawn over the unregularised one."""
+        values = {e.l2 for e in self.optimizers if e.visible}
+        return values.pop() if len(values) == 1 else 0.0
 
     def can_add_entry(self) -> bool:
         """Whether one more entry fits (MAX_ENTRIES); adding past it raises SceneError."""
@@ -802,9 +909,42 @@ def _read_entry(ck: _Checker, raw: object, i: int, problem: Problem) -> tuple[Op
             f"{where}.name", f"unknown rule {_show(rule_name)}; one of: {', '.join(RULES)}"
         )
     rule = RULES[rule_name]
-    ck.unknown(table, _ENTRY_KEYS + tuple(h.name for h in rule.hyperparams), where)
+    schedule_name = "constant"
+    if "schedule" in table:
+        schedule_name = ck.string(table["schedule"], f"{where}.schedule")
+        if schedule_name not in SCHEDULES:
+            raise ck.fail(
+                f"{where}.schedule",
+                f"unknown schedule {_show(schedule_name)}; one of: {', '.join(SCHEDULES)}",
+            )
+    kind = SCHEDULES[schedule_name]
+    for key in table:
+        if key in _SCHEDULE_KEYS and kind.spec(key) is None and rule.spec(key) is None:
+            allowed = ", ".join(p.name for p in kind.params) or "none"
+            raise ck.fail(
+                f"{where}.{key}",
+                f"not a parameter of schedule {schedule_name!r} (its parameters: {allowed}); "
+                "set schedule first",
+            )
+    decay_key = () if not rule.takes_weight_decay or rule.own_weight_decay else ("weight_decay",)
+    if "weight_decay" in table and not rule.takes_weight_decay:
+        raise ck.fail(
+            f"{where}.weight_decay",
+            f"{rule.title} decays inside its averaged iterate, not as a term of the update; "
+            "gdviz leaves it at 0 (use l2 for a penalty)",
+        )
+    ck.unknown(
+        table,
+        _ENTRY_KEYS
+        + decay_key
+        + tuple(h.name for h in rule.hyperparams)
+        + tuple(p.name for p in kind.params),
+        where,
+    )
 
     hyper = {k: float(v) for k, v in ck.specced(table, rule.hyperparams, where).items()}
+    schedule_params = ck.specced(table, kind.params, where)
+    modifiers = ck.specced(table, (*((WEIGHT_DECAY,) if decay_key else ()), L2, CLIP_NORM), where)
 
     batch_size = None
     if "batch_size" in table:
@@ -852,6 +992,9 @@ def _read_entry(ck: _Checker, raw: object, i: int, problem: Problem) -> tuple[Op
         color=color,
         visible=visible,
         gradient_noise=gradient_noise,
+        schedule=schedule_name,
+        schedule_params=schedule_params,
+        **{k: float(v) for k, v in modifiers.items()},
     )
     return entry, explicit
 
@@ -1161,6 +1304,12 @@ def scene_to_dict(scene: Scene, folder: str | Path | None = None) -> dict[str, A
             t["batch_size"] = e.batch_size
         if e.gradient_noise:
             t["gradient_noise"] = e.gradient_noise
+        if e.schedule != "constant":
+            t["schedule"] = e.schedule
+            t.update(e.schedule_params)
+        for key in ("weight_decay", "l2", "clip_norm"):
+            if getattr(e, key):
+                t[key] = getattr(e, key)
         if e.start is not None:
             t["start"] = list(e.start)
         if e.color is not None:

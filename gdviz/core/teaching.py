@@ -37,6 +37,13 @@ class StepParts:
       hyper: the hyperparameters in force.
       accumulate: the caption of the accumulate stage, with this step's numbers.
       adaptive: whether the rule adapts its step size per axis (the overlays draw ``scale``).
+      decay: the decoupled weight decay's part of the update, ``−η_k λ θ_k`` (None without
+        decay): ``update = −scale · direction + decay``; the overlays draw it as its own arrow.
+      curvature: Newton's model matrix ``M`` (2x2), None for other rules: the quadratic model
+        ``m(θ) = f + gᵀ(θ − θ_k) + ½ (θ − θ_k)ᵀ M (θ − θ_k)`` has its minimum at
+        ``θ_k − M⁻¹ g`` and level sets that are ellipses with axes along M's eigenvectors,
+        half-lengths ∝ 1/√eigenvalue (:func:`quadratic_model`).
+      learning_rate: η_k, the schedule's value at step k (the entry's learning rate without one).
     """
 
     rule: str
@@ -52,6 +59,9 @@ class StepParts:
     hyper: dict[str, float] = field(default_factory=dict)
     accumulate: str = ""
     adaptive: bool = False
+    decay: NDArray | None = None
+    curvature: NDArray | None = None
+    learning_rate: float = 0.0
 
 
 def step_parts(
@@ -61,24 +71,31 @@ def step_parts(
     k = int(np.clip(k, 0, path.steps - 1))
     rule = RULES[entry.rule]
     h = entry.resolved_hyperparams(convention)
+    if path.learning_rates is not None:  # a schedule's value at this step
+        h["learning_rate"] = float(path.learning_rates[k])
+    decay = None if path.decay is None else path.decay[k]
     zeros = np.zeros(2)
     record = StepRecord(
         k=k,
         point=path.params[k],
         grad=path.grads[k],
-        update=path.updates[k],
+        update=path.updates[k] - (0.0 if decay is None else decay),
         state={name: v[k] for name, v in path.state.items()},
         before={name: v[k - 1] if k > 0 else zeros for name, v in path.state.items()},
         hyper=h,
         convention=convention,
     )
     stages = rule.stages(record)
+    if decay is not None:
+        stages = stages._replace(
+            accumulate=stages.accumulate + f";  decay −η λ θ = {show_vector(decay)}"
+        )
     return StepParts(
         rule=entry.rule,
         k=k,
         point=record.point,
         grad=record.grad,
-        update=record.update,
+        update=path.updates[k],
         direction=np.asarray(stages.direction),
         scale=np.asarray(stages.scale),
         velocity=stages.velocity,
@@ -87,7 +104,22 @@ def step_parts(
         hyper=h,
         accumulate=stages.accumulate,
         adaptive=rule.adaptive,
+        decay=decay,
+        curvature=stages.curvature,
+        learning_rate=h["learning_rate"],
     )
+
+
+def quadratic_model(parts: StepParts) -> tuple[NDArray, NDArray] | None:
+    """Newton's local model at step ``k``: ``(centre, M)``, or None for a rule without one.
+
+    ``centre = θ_k − M⁻¹ g`` is where the model is lowest (the step with η = 1 goes there); the
+    window draws the level set ``½ (θ − centre)ᵀ M (θ − centre) = c`` as an ellipse at the head:
+    axes along M's eigenvectors (``np.linalg.eigh``), half-lengths ``√(2c / eigenvalue)``.
+    """
+    if parts.curvature is None:
+        return None
+    return parts.point - np.linalg.solve(parts.curvature, parts.grad), parts.curvature
 
 
 STAGES = ("gradient", "accumulate", "scale", "step")

@@ -89,8 +89,8 @@ BROKEN = [
     ("problem value out of range", _with(replace=("n = 20", "n = 1")), ["problem.n", "[2, 10000]"]),
     (
         "unknown rule",
-        _with(replace=('name = "sgd"', 'name = "lion"')),
-        ["optimizer[0].name", "lion", "adam"],
+        _with(replace=('name = "sgd"', 'name = "adamax"')),
+        ["optimizer[0].name", "adamax", "adam"],
     ),
     (
         "negative learning rate",
