@@ -34,7 +34,8 @@ __all__ = ["render", "screenshot", "show"]
 View = Literal["2d", "3d"]
 ThemeName = Literal["light", "dark"]
 
-MIN_SIZE, MAX_SIZE = (200, 200), (7680, 4320)
+MIN_SIZE, MAX_SIZE = (160, 90), (7680, 4320)
+"""Sizes an output may have, in pixels (a thumbnail up to 8K)."""
 
 
 def as_scene(scene: Scene | str | os.PathLike[str]) -> Scene:
@@ -56,7 +57,7 @@ def check_options(
     """The size as two ints, after refusing what no output can be made with.
 
     Raises:
-      ExportError: a size outside 200x200..7680x4320, fps outside 1..120, seconds outside
+      ExportError: a size outside 160x90..7680x4320, fps outside 1..120, seconds outside
         0.1..600, or an unknown view or theme; the message names the argument.
     """
     from gdviz.export.files import ExportError
@@ -66,7 +67,7 @@ def check_options(
     except (TypeError, ValueError):
         raise ExportError(f"size must be (width, height) in pixels, got {size!r}") from None
     if not (MIN_SIZE[0] <= width <= MAX_SIZE[0] and MIN_SIZE[1] <= height <= MAX_SIZE[1]):
-        raise ExportError(f"size must be between 200x200 and 7680x4320, got {width}x{height}")
+        raise ExportError(f"size must be between 160x90 and 7680x4320, got {width}x{height}")
     if not 1 <= fps <= 120:
         raise ExportError(f"fps must be between 1 and 120, got {fps:g}")
     if seconds is not None and not 0.1 <= seconds <= 600:

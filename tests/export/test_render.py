@@ -124,3 +124,82 @@ def test_frame_steps_make_the_whole_length_asked_for(
     assert steps[0] == 0 and steps[-hold - 1 :] == [total] * (hold + 1)
     assert steps[-hold - 2] < total
     assert steps == sorted(steps)
+
+
+API_SCRIPT = """
+import asyncio, json, sys
+from pathlib import Path
+import gdviz
+
+folder = Path(sys.argv[1])
+
+async def main():
+    # Inside a running event loop, as in Jupyter: the calls must neither need nor break it.
+    from PySide6.QtWidgets import QApplication
+    out = {}
+    out["mp4"] = str(gdviz.render(folder / "tiny.toml", folder / "a.mp4", size=(320, 180), fps=10, seconds=1.2))
+    app = QApplication.instance()
+    out["gif"] = str(gdviz.render("saddle-point", folder / "a.gif", size=(240, 200), fps=5, seconds=1, theme="dark"))
+    out["png"] = str(gdviz.render(gdviz.load_scene(folder / "tiny.toml"), folder / "a.png", size=(400, 300), step=3))
+    out["jpg"] = str(gdviz.screenshot(folder / "tiny.toml", folder / "w.jpg", size=(900, 600), step=10))
+    out["same_app"] = QApplication.instance() is app
+    out["shown"] = [w.objectName() or type(w).__name__ for w in app.topLevelWidgets() if w.isVisible()]
+    await asyncio.sleep(0)
+    return out
+
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def test_the_python_api_writes_each_format_in_one_process_inside_an_event_loop(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    (tmp_path / "tiny.toml").write_text(SCENE)
+    env = {k: v for k, v in ENV.items() if k != "QT_QPA_PLATFORM"}  # the API chooses offscreen
+    result = subprocess.run(
+        [sys.executable, "-c", API_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["same_app"] is True and out["shown"] == []  # one QApplication, no window
+    frames = frames_of(Path(out["mp4"]))
+    assert len(frames) == 12 and frames[0].shape == (180, 320, 3)
+    gif = iio.mimread(out["gif"])
+    assert len(gif) == 5 and gif[0].shape[:2] == (200, 240)
+    assert gif[0][..., :3].mean() < 100  # the dark theme
+    assert iio.imread(out["png"]).shape[:2] == (300, 400)
+    assert iio.imread(out["jpg"]).shape[:2] == (600, 900)
+
+
+def test_the_python_api_refuses_to_overwrite_without_force(tmp_path: Path, qapp) -> None:  # noqa: ANN001
+    import gdviz
+    from gdviz.core import parse_scene
+    from gdviz.export.files import ExportError
+
+    scene = parse_scene(SCENE)
+    target = tmp_path / "fig.svg"
+    target.write_text("mine")
+    for call in (gdviz.render, gdviz.screenshot):
+        with pytest.raises(ExportError, match="exists"):
+            call(scene, target, size=(400, 300))
+        assert target.read_text() == "mine"
+    assert gdviz.render(scene, target, size=(400, 300), force=True) == target
+    assert target.read_bytes().lstrip().startswith(b"<?xml")
+    with pytest.raises(ExportError, match="size must be between"):
+        gdviz.render(scene, tmp_path / "x.png", size=(10, 10))
+    with pytest.raises(ExportError, match="2-D view"):
+        gdviz.render(scene, tmp_path / "x.pdf", view="3d")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.svg"]
+
+
+def test_the_command_line_writes_a_vector_figure_at_a_step(tmp_path: Path) -> None:
+    result = render(tmp_path, "fig.pdf", "--size", "800x450", "--step", "5")
+    assert result.returncode == 0, result.stderr
+    assert "wrote" in result.stdout
+    assert (tmp_path / "fig.pdf").read_bytes().startswith(b"%PDF-")
