@@ -18,7 +18,16 @@ from gdviz.export.files import UserError, trajectories_text
 
 __all__ = ["UserError", "main", "parse_size", "trajectories_csv", "trajectories_text"]
 
-COMMANDS = ("scenes", "trajectories", "bench", "screenshot", "render", "basins", "stability")
+COMMANDS = (
+    "scenes",
+    "trajectories",
+    "bench",
+    "screenshot",
+    "render",
+    "basins",
+    "stability",
+    "tune",
+)
 EXIT_USAGE = 2
 
 
@@ -150,6 +159,26 @@ def _parser() -> argparse.ArgumentParser:
         "--size", default="1920x1080", help="WIDTHxHEIGHT of a PNG (default 1920x1080)"
     )
     _add_force_argument(stab)
+
+    tune = sub.add_parser(
+        "tune", help="tune each visible entry's learning rate and write the tuned scene (TOML)"
+    )
+    tune.add_argument("scene", help="built-in scene name or .toml path")
+    tune.add_argument("-o", "--output", required=True, help="OUT.toml")
+    tune.add_argument(
+        "--objective",
+        choices=("final_loss", "steps_to"),
+        default="final_loss",
+        help="minimise the last step's loss (default) or the steps to reach --threshold",
+    )
+    tune.add_argument("--threshold", type=float, help="the loss to reach, for steps_to")
+    tune.add_argument(
+        "--optimizer",
+        action="append",
+        dest="labels",
+        help="an entry's label to tune (repeatable; default: every visible entry)",
+    )
+    _add_force_argument(tune)
     return parser
 
 
@@ -441,6 +470,25 @@ def _cmd_stability(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from gdviz.core import load_scene, save_scene
+    from gdviz.core.tune import tune
+    from gdviz.export.files import check_output
+
+    check_output(args.output, (".toml",), force=args.force)  # before the work
+    if args.objective == "steps_to" and args.threshold is None:
+        raise UserError("--objective steps_to needs --threshold LOSS")
+    scene = load_scene(args.scene)
+    labels = args.labels or [e.label for e in scene.optimizers if e.visible]
+    _say(f"tuning {len(labels)} learning rate{'s' if len(labels) != 1 else ''}…")
+    result = tune(scene, labels, args.objective, args.threshold)
+    save_scene(result.scene, args.output, force=args.force)
+    for label, rate in result.rates.items():
+        print(f"{label}: learning_rate = {rate:.4g}")
+    print(f"wrote {args.output}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gdviz`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -457,6 +505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "render": _cmd_render,
         "basins": _cmd_basins,
         "stability": _cmd_stability,
+        "tune": _cmd_tune,
     }
     if args.command == "window":
         # Nothing of the core before the window's start-up card: it reports its own errors.
