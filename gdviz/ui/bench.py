@@ -29,6 +29,10 @@ def ui_figures(
 
     ``frame_ms``: one playback step of every trail over the 512² surface, repainted.
 
+    ``data_drag_ms`` (data problems): a data point dragged in the data view, from the move to
+    the repainted window: the new problem, every path, the minimum marker, the points and the
+    views that follow a drag, as a drag of the start is measured.
+
     Each measure runs what the event loop would: the change, then the paint events Qt queued for
     the widgets that changed (counted, to be sure they ran), as a real window does every frame.
     """
@@ -91,6 +95,7 @@ def ui_figures(
     PaintCounter.paints = 0
     frames = [frame(1 + k % ctl.steps) for k in range(repeats)]
     frame_paints = PaintCounter.paints / repeats
+    data = data_drag_figures(window, repeats, PaintCounter) if ctl.problem.has_data else {}
     window.controller.shutdown()
     window.close()
     qt_platform = app.platformName()
@@ -103,10 +108,51 @@ def ui_figures(
         "frame_view_paints": round(frame_paints, 2),
         "frame_surface": f"{RESOLUTION}x{RESOLUTION}",
         "window": f"1600x1000 {qt_platform}",
+        **data,
     }
     if render_video:
         figures.update(render_figures(scene))
     return figures
+
+
+def data_drag_figures(window: Any, repeats: int, counter: Any) -> dict[str, Any]:
+    """Drag the first data point of ``window``'s scene in a circle in the data view: the median
+    and 90th percentile of one move, repainted (``counter.paints``: paint events of the views)."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    ctl, view = window.controller, window.data_view
+    ctl.set_step(ctl.steps)
+    xs, ys = ctl.scene.points()
+    x0, y0 = float(xs[0]), float(ys[0])
+    radius = 0.05 * float(np.ptp(ys) or 1.0)
+    angles = np.linspace(0, 2 * np.pi, repeats, endpoint=False)
+    view.begin_point_drag(0)
+
+    def move(i: int) -> float:
+        t0 = time.perf_counter()
+        view.drag_point(x0 + radius * np.cos(angles[i]), y0 + radius * np.sin(angles[i]))
+        app.processEvents()
+        return time.perf_counter() - t0
+
+    for i in range(10):
+        move(i % repeats)
+    counter.paints = 0
+    moves = [move(i) for i in range(repeats)]
+    paints = counter.paints / repeats
+    moved = bool(ctl.scene.points()[1][0] != y0 or ctl.scene.points()[0][0] != x0)
+    t0 = time.perf_counter()
+    view.end_point_drag()
+    app.processEvents()
+    release = time.perf_counter() - t0
+    return {
+        "data_drag_ms": round(1e3 * statistics.median(moves), 2),
+        "data_drag_p90_ms": round(1e3 * float(np.percentile(moves, 90)), 2),
+        "data_drag_moved_point": moved,
+        "data_drag_view_paints": round(paints, 2),
+        "data_drag_release_ms": round(1e3 * release, 2),
+        "data_points": ctl.problem.n,
+    }
 
 
 def render_figures(scene: Scene) -> dict[str, Any]:

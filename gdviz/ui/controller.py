@@ -23,11 +23,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from gdviz.core import Scene, SceneError, Trajectory, load_scene, simulate
 from gdviz.core.optimizers import Convention
 from gdviz.core.problems import Problem
-from gdviz.core.scene import clamp_start
-from gdviz.core.simulate import is_compiled
+from gdviz.core.scene import Scene, SceneError, clamp_start, load_scene
+from gdviz.core.simulate import Trajectory, is_compiled, simulate
 from gdviz.ui.theme import Theme, entry_color
 
 BASE_STEPS_PER_SECOND = 30.0

@@ -528,7 +528,8 @@ def refused_span(text: str, column: int | None) -> tuple[int, int] | None:
     start = min(max(column - 1, 0), len(text) - 1)
     end = start + 1
     if text[start].isalnum() or text[start] == "_":
-        while end < len(text) and (text[end].isalnum() or text[end] in "_."):
+        more = "_." if text[start].isdigit() else "_"  # a number's point, a name's underscore
+        while end < len(text) and (text[end].isalnum() or text[end] in more):
             end += 1
     return start, end - start
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QMouseEvent
 
 from gdviz.core.surface import predictions
@@ -563,12 +563,13 @@ class DataView(pg.PlotWidget):
         reach = self._point_size() / 2 + self.HIT_SLACK
         return i if d2[i] <= reach * reach else None
 
-    def _to_data(self, pos: QPointF) -> tuple[float, float]:
-        p = self.vb.mapSceneToView(self.mapToScene(pos.toPoint()))
+    def _to_data(self, pos: QPointF | QPoint) -> tuple[float, float]:
+        """Viewport position ``pos`` in data units."""
+        p = self.vb.mapSceneToView(self.mapToScene(QPointF(pos).toPoint()))
         return (float(p.x()), float(p.y()))
 
-    def _in_plot(self, pos: QPointF) -> bool:
-        return self.vb.sceneBoundingRect().contains(self.mapToScene(pos.toPoint()))
+    def _in_plot(self, pos: QPointF | QPoint) -> bool:
+        return self.vb.sceneBoundingRect().contains(self.mapToScene(QPointF(pos).toPoint()))
 
     def _update_marker(self) -> None:
         i = self.dragging if self.dragging is not None else self.hover
