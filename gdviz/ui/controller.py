@@ -347,23 +347,29 @@ class Controller(QObject):
         on_error: Callable[[str], None] | None = None,
     ) -> bool:
         """Put the scene on the formula ``text`` (and its own ``view``, ``[xmin, xmax, ymin,
-        ymax]``, when given). From another problem every entry's row is rebuilt (no batches on
-        a formula); a new view rectangle is shown (``view_changed``). A refused formula or view
+        ymax]``, when given). From another problem the title becomes the formula's and the
+        caption is cleared, and a start on the view's edge moves inside; a new view rectangle is
+        shown (``view_changed``). A refused formula or view
         goes to ``on_error`` (else ``error``) and changes nothing."""
         before_problem, before_view = self.scene.problem, self._view_rect()
         switched = before_problem != "expression"
 
         def make() -> Scene:
             scene = self.scene.with_expression(text, view)
-            (x0, x1), (y0, y1) = scene.view or scene.build_problem(minima="defer").view
+            problem = scene.build_problem(minima="defer")
+            if switched:  # the old title and caption spoke of another problem
+                scene = scene.replace(title=problem.title, caption="")
+            (x0, x1), (y0, y1) = scene.view or problem.view
+            # A start out of sight (or, on a switch, on the edge) goes where scenes start.
+            mx, my = (0.05 * (x1 - x0), 0.05 * (y1 - y0)) if switched else (0.0, 0.0)
             x, y = scene.start
-            if not (x0 <= x <= x1 and y0 <= y <= y1):  # the paths would start out of sight
+            if not (x0 + mx <= x <= x1 - mx and y0 + my <= y <= y1 - my):
                 scene = scene.with_start((x0 + 0.2 * (x1 - x0), y0 + 0.8 * (y1 - y0)))
             return scene
 
         if not self._edit(
             make,
-            entries=switched,
+            entries=True,  # rows (no batches on a formula), the title (f(x, y) = ...)
             defer_minima=True,
             on_error=on_error,
         ):

@@ -664,6 +664,10 @@ class DataView(pg.PlotWidget):
         finally:
             self._own_edit = False
         self._update_marker()
+        xs, ys = self.controller.problem.x, self.controller.problem.y
+        if xs is not None and ys is not None:
+            i = self.dragging
+            self.hovered.emit(f"point {i + 1} of {len(xs)}:  x = {xs[i]:.4g}   y = {ys[i]:.4g}")
         return done
 
     def _apply_pending(self) -> None:

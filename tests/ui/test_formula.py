@@ -15,6 +15,10 @@ from gdviz.ui.panels import FORMULA_EXAMPLES
 RING = "(x**2 + y**2 - 4)**2"
 
 
+# One window per module: under pytest-xdist, --dist loadgroup keeps these tests on one worker.
+pytestmark = pytest.mark.xdist_group("formula")
+
+
 @pytest.fixture(scope="module")
 def shared_window(qapp):  # noqa: ANN001, ANN201
     """One window for the module, on a three-entry scene: each new formula compiles its paths."""

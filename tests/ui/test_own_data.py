@@ -11,6 +11,9 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from gdviz.core import load_scene, simulate
 
+# One window per module: under pytest-xdist, --dist loadgroup keeps these tests on one worker.
+pytestmark = pytest.mark.xdist_group("own_data")
+
 
 @pytest.fixture(scope="module")
 def shared_window(qapp):  # noqa: ANN001, ANN201
