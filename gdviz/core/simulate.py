@@ -23,7 +23,6 @@ entries, one program per structure *and* shape, and mini-batch schedules are dra
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import threading
 from collections import OrderedDict
@@ -592,9 +591,24 @@ def _to_trajectory(
     paths: Paths,
     i: int,
     batches: BatchSchedule | None,
+    learning_rates: NDArray | None = None,
+    weight_decay: float = 0.0,
 ) -> Trajectory:
-    """Entry ``i`` of host-side ``paths``, as a Trajectory (views, not copies)."""
+    """Entry ``i`` of host-side ``paths``, as a Trajectory (views, not copies).
+
+    ``weight_decay``: λ of a decoupled decay, whose term ``−η_k λ θ_k`` is then recorded (from
+    the points and rates: exact to rounding, and nothing added to the scan).
+    """
     diverged_at = int(paths.diverged_at[i])
+    decay = None
+    if weight_decay and learning_rates is not None:
+        # As in _finish: step k moved while k < diverged_at - 1 (zero from then on).
+        steps = paths.grads.shape[1]
+        stop = steps if diverged_at < 0 else diverged_at - 1
+        moving = (np.arange(steps) < stop)[:, None]
+        decay = np.where(
+            moving, -learning_rates[:, None] * weight_decay * paths.params[i, :-1], 0.0
+        )
     return Trajectory(
         label=label,
         params=paths.params[i],
@@ -604,6 +618,8 @@ def _to_trajectory(
         state={name: paths.state[i, :, j] for j, name in enumerate(names)},
         batches=batches,
         diverged_at=None if diverged_at < 0 else diverged_at,
+        learning_rates=learning_rates,
+        decay=decay,
     )
 
 
@@ -724,21 +740,18 @@ def simulate(scene: Scene, problem: Problem | None = None) -> dict[str, Trajecto
                 f"{e.label}: the loss at the start {scene.start_of(e)} is not finite; "
                 "choose another start"
             )
-    out_paths = {}
-    for i, e in enumerate(entries):
-        path = _to_trajectory(
-            e.label, state_names(e.rule, scene.convention), paths, i, schedules[i]
+    return {
+        e.label: _to_trajectory(
+            e.label,
+            state_names(e.rule, scene.convention),
+            paths,
+            i,
+            schedules[i],
+            _entry_learning_rates(e, scene.convention, scene.steps, hyperparams[i]),
+            e.effective_weight_decay(scene.convention) if RULES[e.rule].takes_weight_decay else 0.0,
         )
-        lrs = _entry_learning_rates(e, scene.convention, scene.steps)
-        wd = e.effective_weight_decay(scene.convention) if RULES[e.rule].takes_weight_decay else 0.0
-        decay = None
-        if wd:
-            # As in _finish: step k moved while k < diverged_at - 1 (zero from then on).
-            stop = path.steps if path.diverged_at is None else path.diverged_at - 1
-            moving = (np.arange(path.steps) < stop)[:, None]
-            decay = np.where(moving, -lrs[:, None] * wd * path.params[:-1], 0.0)
-        out_paths[e.label] = dataclasses.replace(path, learning_rates=lrs, decay=decay)
-    return out_paths
+        for i, e in enumerate(entries)
+    }
 
 
 def _traced_values(entry: OptimizerEntry, convention: Convention, steps: int) -> dict[str, object]:
@@ -761,8 +774,16 @@ def _traced_values(entry: OptimizerEntry, convention: Convention, steps: int) ->
 _schedule_program = jax.jit(schedule_values, static_argnames=("name", "steps"))
 
 
-def _entry_learning_rates(entry: OptimizerEntry, convention: Convention, steps: int) -> NDArray:
-    lr = float(entry.resolved_hyperparams(convention)["learning_rate"])
+def _entry_learning_rates(
+    entry: OptimizerEntry,
+    convention: Convention,
+    steps: int,
+    values: Mapping[str, object] | None = None,
+) -> NDArray:
+    """The entry's rate per step; ``values``: its :func:`_traced_values` if made already."""
+    if values is None:
+        values = entry.resolved_hyperparams(convention)
+    lr = float(values["learning_rate"])  # type: ignore[arg-type]
     if entry.schedule == "constant":
         return np.full(steps, lr)
     values = {k: np.float64(v) for k, v in entry.resolved_schedule(steps).items()}
