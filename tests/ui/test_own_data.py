@@ -57,6 +57,17 @@ def _device(view, i: int) -> QPoint:  # noqa: ANN001
     return QPoint(round(x), round(y))
 
 
+def _isolated(view, right: bool = False) -> int:  # noqa: ANN001
+    """The point farthest (on screen) from every other; among the right half if ``right``."""
+    pts = view.device_points()
+    gaps = np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
+    np.fill_diagonal(gaps, np.inf)
+    nearest = gaps.min(axis=1)
+    if right:
+        nearest[pts[:, 0] < np.median(pts[:, 0])] = -1.0
+    return int(np.argmax(nearest))
+
+
 def _empty_spot(view) -> QPoint:  # noqa: ANN001
     """A viewport position inside the plot, at least 40 px from every point."""
     rect = view.mapFromScene(view.vb.sceneBoundingRect()).boundingRect()
@@ -78,8 +89,7 @@ def _least_squares(ctl) -> np.ndarray:  # noqa: ANN001
 
 def test_dragging_a_point_moves_the_surface_paths_and_minimum(window, qtbot) -> None:  # noqa: ANN001
     ctl, view = window.controller, window.data_view
-    x, _ = ctl.scene.points()
-    i = int(np.argmax(x))  # the rightmost point: moving it turns the best line most
+    i = _isolated(view, right=True)  # far to the right: moving it turns the best line most
     image_before = np.array(window.surface.image.image)
     paths_before = {label: path.params.copy() for label, path in ctl.results.items()}
     minimum_before = window.surface.minima.getData()
@@ -144,16 +154,18 @@ def test_click_adds_a_point_right_click_and_delete_remove_one(window, qtbot, tmp
     assert window.problem_panel.data_source.text() == "your own points (17)"
     assert ctl.scene.entry("Mini-batch GD (16)").batch_size == 16
 
-    qtbot.mouseClick(vp, Qt.MouseButton.RightButton, pos=_device(view, 0))
-    qtbot.mouseClick(vp, Qt.MouseButton.RightButton, pos=_device(view, 0))
+    for _ in range(2):
+        qtbot.mouseClick(vp, Qt.MouseButton.RightButton, pos=_device(view, _isolated(view)))
     assert ctl.problem.n == 15
     batch = ctl.scene.entry("Mini-batch GD (16)").batch_size
     assert batch == 15  # shrank with the data: every schedule stays valid
     assert all(e.batch_size is None or e.batch_size <= 15 for e in ctl.scene.optimizers)
     assert window.optimizers.rows["Mini-batch GD (16)"].batch.maximum() == 15
 
-    qtbot.mouseMove(vp, _device(view, 3))  # hover a point, press Delete
-    gone = (ctl.scene.points()[0][3], ctl.scene.points()[1][3])
+    k = _isolated(view)
+    qtbot.mouseMove(vp, _device(view, k))  # hover a point, press Delete
+    assert view.hover == k
+    gone = (ctl.scene.points()[0][k], ctl.scene.points()[1][k])
     qtbot.keyClick(window.surface, Qt.Key.Key_Delete)
     assert ctl.problem.n == 14
     assert gone not in set(zip(*ctl.scene.points(), strict=True))
@@ -209,7 +221,7 @@ def test_a_network_s_minima_search_waits_for_the_release(window, qtbot) -> None:
     QApplication.processEvents()
     assert view.isVisible() and ctl.problem.minima
     vp = view.viewport()
-    start = _device(view, 0)
+    start = _device(view, _isolated(view))
     qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=start)
     qtbot.mouseMove(vp, start + QPoint(0, -40))
     qtbot.waitUntil(lambda: ctl.scene.data_source == "inline")
