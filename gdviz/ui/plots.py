@@ -12,7 +12,7 @@ from PySide6.QtGui import QFont, QMouseEvent
 
 from gdviz.core.surface import predictions
 from gdviz.ui.controller import Controller
-from gdviz.ui.items import Curve, cache_axes, cache_static, set_pen_color
+from gdviz.ui.items import Curve, Heads, cache_axes, cache_static, set_pen_color
 from gdviz.ui.rate import Throttle, follow_drags
 from gdviz.ui.theme import LIGHT, Theme
 
@@ -187,7 +187,7 @@ class LossPlot(pg.PlotWidget):
         # the view transform and throws away every cached curve (a 5x slower frame).
         self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.foreground, width=1.5))
         self.plot.addItem(self.cursor, ignoreBounds=True)
-        self.heads = pg.ScatterPlotItem(pxMode=True)
+        self.heads = Heads()
         self.heads.setZValue(20)
         self.plot.addItem(self.heads, ignoreBounds=True)
         self.blowups = pg.ScatterPlotItem(pxMode=True)

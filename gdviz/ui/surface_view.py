@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
     from gdviz.ui.maps_view import BasinLayer
 
 RESOLUTION = 512
+LIVE_RESOLUTION = 128
+"""The heatmap's resolution while a data point is dragged (~5 ms for 100 points, against ~150)."""
+LIVE_INTERVAL = 0.15
+"""Seconds between two coarse heatmaps during a data-point drag."""
 """Heatmap grid points per axis: computed again for the visible rectangle after a zoom."""
 
 CONTOUR_STRIDE = 4
@@ -111,6 +116,12 @@ class SurfaceView(pg.PlotWidget):
         cache_axes(self.plot)
         cache_static(self.image, self.contours, self.minima, self.colorbar)
         self._surface_timer = QTimer(self, singleShot=True, interval=150)
+        self._axes_key: object = None
+        self._surface_res = RESOLUTION
+        self._live_drawn = -1e9
+        self._live_timer = QTimer(self, singleShot=True)
+        self._live_timer.timeout.connect(self._live_surface)
+        controller.drag_finished.connect(self._on_drag_finished)
         self._surface_timer.timeout.connect(self.refresh_surface)
         self.vb.sigRangeChangedManually.connect(lambda *_: self._surface_timer.start())
         # Trails are thinned to the pixel size: a zoom needs them thinned afresh.
@@ -177,8 +188,14 @@ class SurfaceView(pg.PlotWidget):
             self.basins.set_theme(theme)
         self.refresh_surface()
 
-    def _label_axes(self) -> None:
+    def _label_axes(self, force: bool = True) -> None:
+        """Name the axes after the problem's parameters; ``force=False``: only if they changed
+        (setting a label re-lays out and repaints the axis: ~8 ms of every data-point move)."""
         names = self.controller.problem.axis_names
+        key = (names, self.theme)
+        if not force and key == self._axes_key:
+            return
+        self._axes_key = key
         style = {"font-size": f"{self.theme.plot_font_pt + 2}pt", "color": self.theme.foreground}
         self.plot.setLabel("bottom", names[0], **style)
         self.plot.setLabel("left", names[1], **style)
@@ -202,10 +219,30 @@ class SurfaceView(pg.PlotWidget):
 
     def _on_problem_changed(self) -> None:
         """New problem parameters: minima, axis names, and the surface (debounced: a spin box
-        being held sends many values)."""
+        being held sends many values). During a drag of a data point the surface follows at a
+        coarse resolution a few times a second (a 512² surface of 100 points takes ~150 ms, and
+        its debounce restarted on every move: the heatmap stood still until the pointer
+        rested); the release draws it at full resolution."""
         self._draw_minima()
-        self._label_axes()
-        self._surface_timer.start()
+        self._label_axes(force=False)
+        if self.controller.dragging:
+            self._live_surface()
+        else:
+            self._surface_timer.start()
+
+    def _live_surface(self) -> None:
+        self._surface_timer.stop()
+        now = time.perf_counter()
+        if now - self._live_drawn >= LIVE_INTERVAL:
+            self._live_drawn = now
+            self.refresh_surface(LIVE_RESOLUTION)
+        elif not self._live_timer.isActive():
+            self._live_timer.start(int(1000 * (self._live_drawn + LIVE_INTERVAL - now)) + 1)
+
+    def _on_drag_finished(self) -> None:
+        self._live_timer.stop()
+        if self._surface_res != RESOLUTION:
+            self.refresh_surface()
 
     def _on_scene_changed(self) -> None:
         # Colours can change without new entries: restyle in place.
@@ -297,10 +334,11 @@ class SurfaceView(pg.PlotWidget):
         (x0, x1), (y0, y1) = self.vb.viewRange()
         return ((float(x0), float(x1)), (float(y0), float(y1)))
 
-    def refresh_surface(self) -> None:
-        """Evaluate the loss on the visible rectangle at full resolution and draw it."""
+    def refresh_surface(self, resolution: int = RESOLUTION) -> None:
+        """Evaluate the loss on the visible rectangle (at full resolution) and draw it."""
         rect = self.visible_rect()
-        s = surface(self.controller.problem, rect, RESOLUTION)
+        self._surface_res = resolution
+        s = surface(self.controller.problem, rect, resolution)
         values, logarithmic = colour_values(s.loss)
         lo, hi = float(np.percentile(values, 0.5)), float(np.percentile(values, 99.5))
         if hi <= lo:
@@ -314,7 +352,7 @@ class SurfaceView(pg.PlotWidget):
             "log₁₀ loss" if logarithmic else "loss",
             **{"font-size": f"{self.theme.plot_font_pt - 1}pt", "color": self.theme.foreground},
         )
-        k = CONTOUR_STRIDE
+        k = max(1, CONTOUR_STRIDE * resolution // RESOLUTION)
         levels = np.linspace(lo, hi, CONTOUR_LEVELS + 2)[1:-1]
         self.contours.setData(*contour_lines(values[::k, ::k], s.xs[::k], s.ys[::k], levels))
         self._surface_rect = rect
@@ -329,7 +367,7 @@ class SurfaceView(pg.PlotWidget):
         positions, brushes = [], []
         exits: list[tuple[np.ndarray, str, str]] = []
         rect = self.visible_rect()
-        if self._dragging:  # ~3-5 ms: once the pointer rests, not on every move
+        if self._dragging or ctl.dragging:  # ~3-7 ms: once the pointer rests, not every move
             self._cover_timer.start()
         else:
             self._mark_covered(px, py)
