@@ -360,9 +360,11 @@ class MainWindow(QMainWindow):
         self._action(file, "Save scene &as…", self.save_scene_as, QKeySequence.StandardKey.SaveAs)
         self.load_data_action = self._action(file, "&Load data (CSV)…", self.load_data)
         file.addSeparator()
-        self._action(file, "Export &video (MP4)…", lambda: self.export("video"), "Ctrl+E")
-        self._action(file, "Export &GIF…", lambda: self.export("GIF"))
-        self._action(file, "Export &image (PNG)…", lambda: self.export("image"))
+        from gdviz.ui.dialogs import EXPORTS
+
+        for kind, spec in EXPORTS.items():
+            shortcut = "Ctrl+E" if kind == "video" else None
+            self._action(file, spec.menu, lambda _=False, k=kind: self.export(k), shortcut)
         self._action(file, "Export &trajectories (CSV)…", self.export_trajectories)
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -474,28 +476,27 @@ class MainWindow(QMainWindow):
         return True
 
     def export(self, kind: str) -> None:
-        from gdviz.ui.dialogs import ExportDialog, run_export
+        from gdviz.ui.dialogs import EXPORTS, ExportDialog, confirm_target, run_export
 
-        suffix = {"video": "mp4", "GIF": "gif", "image": "png"}[kind]
+        spec = EXPORTS[kind]
         dialog = ExportDialog(self.controller.scene, kind, self)
-        size = self._recall("export/size", "")
-        if dialog.size.findText(size) >= 0:
-            dialog.size.setCurrentText(size)  # the size chosen last time
+        dialog.restore(self._recall)  # the size and frame rate chosen last time
         if dialog.exec() != ExportDialog.DialogCode.Accepted:
             return
         path, _ = QFileDialog.getSaveFileName(
-            self, f"Export {kind}", self._export_name(suffix), f"*.{suffix}"
+            self, f"Export {kind}", self._export_name(spec.suffix), f"*.{spec.suffix}"
         )
-        if not path:
+        target = confirm_target(self, path, spec.suffix)  # asks about a file it was not asked
+        if target is None:
             return
-        self._remember("export/size", dialog.size.currentText())
-        self._remember("export/folder", str(Path(path).parent))
+        dialog.remember(self._remember)
+        self._remember("export/folder", str(target.parent))
         self.controller.pause()
-        step = self.controller.step if kind == "image" else None
+        step = self.controller.step if spec.still else None
         done, message = run_export(
             self,
             self.scene_to_save(),
-            Path(path),
+            target,
             dialog.chosen_size(),
             dialog.fps.value(),
             dialog.seconds.value(),
@@ -509,17 +510,18 @@ class MainWindow(QMainWindow):
 
     def export_trajectories(self) -> None:
         from gdviz.export.files import UserError, write_trajectories
+        from gdviz.ui.dialogs import confirm_target
 
         path, _ = QFileDialog.getSaveFileName(
             self, "Export trajectories", self._export_name("csv"), "*.csv"
         )
-        if not path:
+        target = confirm_target(self, path, "csv")  # asks about a file it was not asked
+        if target is None:
             return
-        self._remember("export/folder", str(Path(path).parent))
-        target = Path(path) if Path(path).suffix else Path(path).with_suffix(".csv")
+        self._remember("export/folder", str(target.parent))
         try:
-            # The dialog asked before overwriting the name it returned (never a non-file anyway).
-            write_trajectories(target, self.controller.results, force=target == Path(path))
+            # Agreed to replace an existing file (never a non-file anyway).
+            write_trajectories(target, self.controller.results, force=True)
         except UserError as exc:
             self.show_error(str(exc))
             return
