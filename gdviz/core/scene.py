@@ -31,6 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+from tomlkit.items import AoT, Comment, Table, Whitespace
 
 from gdviz.core import networks  # noqa: F401  (registers the toy networks: the table is whole)
 from gdviz.core.datafile import DataError, Dataset, load_data_csv, make_dataset
@@ -324,6 +327,22 @@ class OptimizerEntry:
         )
 
 
+@dataclass(frozen=True, eq=False)
+class SourceDocument:
+    """The TOML text a scene was read from, so that a save changes only what the user changed.
+
+    Attributes:
+      text: the file's text, as read.
+      folder: where its relative ``data_csv`` was found (None: the current folder).
+      baseline: :func:`scene_to_dict` of the scene as read (with ``folder``): what the text meant,
+        so that a key the text leaves out (a default) stays out while its value is unchanged.
+    """
+
+    text: str
+    folder: Path | None
+    baseline: Mapping[str, Any]
+
+
 @dataclass(frozen=True)
 class Scene:
     """A problem and the optimizer entries to run on it; immutable (edit with ``replace``).
@@ -343,6 +362,9 @@ class Scene:
     start: tuple[float, float] = (0.0, 0.0)
     convention: Convention = "optax"
     view: Rect | None = None
+    source: SourceDocument | None = field(default=None, compare=False, repr=False)
+    """The text the scene was read from (:func:`parse_scene`); every edit keeps it, and it takes
+    no part in equality. :func:`dumps_scene` updates it rather than writing afresh."""
 
     def __post_init__(self) -> None:
         if self.problem not in PROBLEMS:
@@ -1178,13 +1200,15 @@ def parse_scene(text: str, source: str = "<scene>", folder: str | Path | None = 
     except (ValueError, OverflowError, MemoryError) as exc:  # e.g. an integer of 4,301 digits
         raise SceneError(f"{source}: not usable TOML: {_elide(str(exc))}") from None
     try:
-        return scene_from_dict(data, source, folder)
+        scene = scene_from_dict(data, source, folder)
     except SceneError:
         raise
     except RecursionError:
         raise SceneError(f"{source}: not a usable scene: nested too deeply") from None
     except (ValueError, OverflowError, TypeError, KeyError) as exc:
         raise SceneError(f"{source}: not a usable scene: {_elide(str(exc))}") from None
+    where = None if folder is None else Path(folder)
+    return scene.replace(source=SourceDocument(text, where, scene_to_dict(scene, where)))
 
 
 def _elide(text: str, limit: int = 4 * ELIDE) -> str:
@@ -1340,7 +1364,24 @@ def _toml_value(value: Any) -> str:
 
 
 def dumps_scene(scene: Scene, folder: str | Path | None = None) -> str:
-    """The scene as TOML text, in the order of DESIGN.md (``folder``: see :func:`scene_to_dict`)."""
+    """The scene as TOML text (``folder``: see :func:`scene_to_dict`).
+
+    A scene read from text (:attr:`Scene.source`) is written as that text with only what changed
+    changed: values in place (their comments, the layout of arrays spread over lines kept), keys
+    that are gone removed, new keys at the end of their table, ``[[optimizer]]`` tables matched
+    to entries by label (then by rule, for a renamed one), a removed entry's table dropped with
+    the comments above it. Whatever the text, the result reads back as ``scene``; where an
+    update cannot promise that (a text whose shape it does not follow), the scene is written
+    afresh, in the order of DESIGN.md.
+    """
+    if scene.source is not None:
+        text = _updated_source(scene, scene.source, folder)
+        if text is not None:
+            return text
+    return _dumps_clean(scene, folder)
+
+
+def _dumps_clean(scene: Scene, folder: str | Path | None) -> str:
     doc = scene_to_dict(scene, folder)
     lines = []
     for key in ("title", "caption", "steps", "seed", "start", "convention"):
@@ -1353,6 +1394,185 @@ def dumps_scene(scene: Scene, folder: str | Path | None = None) -> str:
         lines += ["", "[[optimizer]]"]
         lines += [f"{k} = {_toml_value(v)}" for k, v in entry.items()]
     return "\n".join(lines) + "\n"
+
+
+# --- updating the text a scene came from ----------------------------------------------------------
+
+_MISSING: Any = object()
+
+
+class _Unfollowed(Exception):
+    """The source text has a shape the update does not follow (the scene is written afresh)."""
+
+
+def _updated_source(scene: Scene, source: SourceDocument, folder: str | Path | None) -> str | None:
+    """``source.text`` updated to say ``scene``, or None where no update reads back as ``scene``.
+
+    First only what differs from ``source.baseline`` (what the text meant) is written; should
+    that not read back equal (labels the text left to their defaults, which a removed entry
+    renumbers), every value is written, still in place; then None.
+    """
+    new = _plain(scene_to_dict(scene, folder))
+    for every in (False, True):
+        try:
+            doc = tomlkit.parse(source.text)
+            _merge_entries(doc, new["optimizer"], source.baseline.get("optimizer", []), every)
+            _merge_table(doc, new, source.baseline, every, skip="optimizer")
+            text = doc.as_string()
+        except (TOMLKitError, _Unfollowed, ValueError, TypeError, KeyError, IndexError):
+            continue
+        if _reads_back(text, scene, folder):
+            return text
+    return None
+
+
+def _reads_back(text: str, scene: Scene, folder: str | Path | None) -> bool:
+    try:
+        return scene_from_dict(tomllib.loads(text), "<saved>", folder) == scene
+    except (tomllib.TOMLDecodeError, SceneError, ValueError, TypeError, RecursionError):
+        return False
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with tuples as lists and numpy numbers as Python's (what TOML holds)."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _unwrap(value: Any) -> Any:
+    return value.unwrap() if hasattr(value, "unwrap") else value
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as TOML values (``1 == 1.0``; a bool is not a number)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    numbers = isinstance(a, int | float) and isinstance(b, int | float)
+    return (type(a) is type(b) or numbers) and a == b
+
+
+def _merge_table(
+    table: Any, new: Mapping[str, Any], base: Mapping[str, Any], every: bool, skip: str = ""
+) -> None:
+    """Make ``table`` (a tomlkit table, inline table or document) hold ``new``.
+
+    A key whose value is as in ``base`` (what the text meant when read) is left as written, or
+    left out, unless ``every``; a changed value is set in place; a key that is gone is removed;
+    a new key goes at the end of the table.
+    """
+    for key, value in new.items():
+        if key == skip:
+            continue
+        was = base.get(key, _MISSING)
+        if isinstance(value, Mapping) and key in table and isinstance(table[key], Mapping):
+            _merge_table(table[key], value, was if isinstance(was, Mapping) else {}, every)
+        elif key in table:
+            if every or not _same(value, was):
+                _set_in_place(table, key, value)
+        elif every or not _same(value, was):
+            table[key] = value
+    for key in [k for k in table if k not in new and k != skip]:
+        if every or key in base:
+            del table[key]
+
+
+def _set_in_place(container: Any, key: Any, value: Any) -> None:
+    """``container[key] = value``, element by element into an array of the same length (so an
+    array spread over lines, with comments beside its elements, keeps its layout)."""
+    old = container[key]
+    if _same(_unwrap(old), value):
+        return
+    if isinstance(value, list) and isinstance(old, list) and len(old) == len(value):
+        for i, v in enumerate(value):
+            _set_in_place(old, i, v)
+    elif isinstance(value, Mapping) and isinstance(old, Mapping):
+        _merge_table(old, value, {}, True)
+    else:
+        container[key] = value
+
+
+def _merge_entries(doc: Any, new: list[Any], base: Sequence[Any], every: bool) -> None:
+    """Make the document's ``[[optimizer]]`` tables hold the entries ``new``.
+
+    Each entry keeps the table of its label when it was read (a renamed one: the first table
+    left of its rule); tables follow the entries' order, each with the comments above its
+    header; a removed entry's table goes with its comments; a new entry's table goes at the end.
+    """
+    aot = doc.get("optimizer")
+    if not isinstance(aot, AoT) or len(aot) != len(base):
+        raise _Unfollowed("optimizer: not one [[optimizer]] table per entry")
+    tables: list[Table] = list(aot)
+    labels = [str(b.get("label")) for b in base]
+    match: list[int | None] = []
+    for entry in new:
+        j = labels.index(entry["label"]) if entry["label"] in labels else None
+        match.append(j)
+    for i, entry in enumerate(new):
+        if match[i] is None:
+            free = [
+                j
+                for j in range(len(base))
+                if j not in match and base[j].get("name") == entry.get("name")
+            ]
+            if free:
+                match[i] = free[0]
+    # Comments and blank lines above a header are the end of the table before it in tomlkit's
+    # tree: take them off, so that they travel with the table they describe.
+    above = [_take_trailing(t) for t in tables[:-1]]
+    end = _take_trailing(tables[-1])
+    before = _previous_table(doc, aot)
+    first_above = _take_trailing(before) if before is not None and match[:1] != [0] else None
+    above.insert(0, first_above or [])
+    blank = [(None, Whitespace("\n"))]
+    order: list[tuple[Table, list[Any]]] = []
+    for i, entry in enumerate(new):
+        j = match[i]
+        if j is None:
+            table = tomlkit.table()
+            for key, value in entry.items():
+                table[key] = value
+            order.append((table, blank))
+        else:
+            _merge_table(tables[j], entry, base[j], every)
+            order.append((tables[j], above[j]))
+    rebuilt = AoT([], name="optimizer", parsed=True)  # parsed: append adds no blank lines
+    for k, (table, trivia) in enumerate(order):
+        if k == 0:
+            if first_above is not None and before is not None:
+                before.value.body.extend(trivia)
+        else:
+            order[k - 1][0].value.body.extend(trivia)
+        rebuilt.append(table)
+    order[-1][0].value.body.extend(end)
+    doc["optimizer"] = rebuilt
+
+
+def _take_trailing(table: Table) -> list[Any]:
+    """Remove and return the comments and blank lines that end ``table``'s body."""
+    body = table.value.body
+    k = len(body)
+    while k and body[k - 1][0] is None and isinstance(body[k - 1][1], Comment | Whitespace):
+        k -= 1
+    trailing = body[k:]
+    del body[k:]
+    return trailing
+
+
+def _previous_table(doc: Any, aot: AoT) -> Table | None:
+    """The table just before ``aot`` in the document (which holds the comments above its first
+    header), or None when something else is."""
+    items = [item for _, item in doc.body]
+    at = next((i for i, item in enumerate(items) if item is aot), 0)
+    return items[at - 1] if at and isinstance(items[at - 1], Table) else None
 
 
 def save_scene(scene: Scene, path: str | Path, *, force: bool = True) -> None:
