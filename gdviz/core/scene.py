@@ -1530,7 +1530,16 @@ def _merge_entries(doc: Any, new: list[Any], base: Sequence[Any], every: bool) -
     above = [_take_trailing(t) for t in tables[:-1]]
     end = _take_trailing(tables[-1])
     before = _previous_table(doc, aot)
-    first_above = _take_trailing(before) if before is not None and match[:1] != [0] else None
+    first_above = None
+    if before is not None and match[:1] != [0]:
+        # Of the lines above the first header, the comment right above it travels with the
+        # table; what is before a blank line (a section's heading) stays.
+        trailing = _take_trailing(before)
+        k = len(trailing)
+        while k and isinstance(trailing[k - 1][1], Comment):
+            k -= 1
+        before.value.body.extend(trailing[:k])
+        first_above = trailing[k:]
     above.insert(0, first_above or [])
     blank = [(None, Whitespace("\n"))]
     order: list[tuple[Table, list[Any]]] = []
@@ -1548,8 +1557,10 @@ def _merge_entries(doc: Any, new: list[Any], base: Sequence[Any], every: bool) -
     for k, (table, trivia) in enumerate(order):
         if k == 0:
             if first_above is not None and before is not None:
-                before.value.body.extend(trivia)
+                before.value.body.extend(t for t in trivia if isinstance(t[1], Comment))
         else:
+            if not trivia or not isinstance(trivia[0][1], Whitespace):
+                trivia = [*blank, *trivia]
             order[k - 1][0].value.body.extend(trivia)
         rebuilt.append(table)
     order[-1][0].value.body.extend(end)
