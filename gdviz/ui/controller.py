@@ -23,9 +23,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from gdviz.core.optimizers import Convention
+from gdviz.core.optimizers import MODIFIERS, Convention
 from gdviz.core.problems import Problem
 from gdviz.core.scene import Scene, SceneError, clamp_start, load_scene
+from gdviz.core.schedules import SCHEDULES
 from gdviz.core.simulate import Trajectory, is_compiled, simulate
 from gdviz.ui.theme import Theme, entry_color
 
@@ -258,6 +259,24 @@ class Controller(QObject):
 
     def set_gradient_noise(self, label: str, std: float) -> None:
         self._replace_entry(label, gradient_noise=float(std))
+
+    def set_schedule(self, label: str, kind: str) -> None:
+        """Give entry ``label`` another schedule kind (its parameters start at their defaults)."""
+        if self.scene.entry(label).schedule != kind:
+            self._edit(lambda: self.scene.replace_entry(label, schedule=kind, schedule_params={}))
+
+    def set_schedule_param(self, label: str, name: str, value: float) -> None:
+        """One parameter of the entry's schedule: a traced value, so nothing recompiles."""
+        entry = self.scene.entry(label)
+        spec = SCHEDULES[entry.schedule].spec(name)
+        number = spec.coerce(value) if spec is not None else float(value)
+        self._replace_entry(label, schedule_params={**entry.schedule_params, name: number})
+
+    def set_entry_field(self, label: str, name: str, value: float) -> None:
+        """A modifier of the entry: ``weight_decay``, ``l2`` or ``clip_norm`` (0 = off)."""
+        if name not in {m.name for m in MODIFIERS}:
+            raise ValueError(f"not an entry modifier: {name!r}")
+        self._replace_entry(label, **{name: float(value)})
 
     def stochastic_labels(self) -> list[str]:
         """Entries whose gradient is not the full one: mini-batches or gradient noise."""
