@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from gdviz.core import check_expression, load_scene, simulate
 from gdviz.ui.panels import FORMULA_EXAMPLES
+from tests.ui.windows import quiet_window
 
 RING = "(x**2 + y**2 - 4)**2"
 
@@ -22,23 +23,8 @@ pytestmark = pytest.mark.xdist_group("formula")
 @pytest.fixture(scope="module")
 def shared_window(qapp):  # noqa: ANN001, ANN201
     """One window for the module, on a three-entry scene: each new formula compiles its paths."""
-    from gdviz.ui.main_window import MainWindow
-
-    win = MainWindow(load_scene("ill-conditioned"), background=False)
-    win.resize(1400, 900)
-    win.show()
-    qapp.processEvents()
-    # No modal dialog may stop a test: messages are collected (and checked where expected).
-    with pytest.MonkeyPatch.context() as patch:
-        win.messages = []
-        patch.setattr(QMessageBox, "warning", lambda parent, title, text: win.messages.append(text))
-        patch.setattr(
-            QMessageBox, "information", lambda parent, title, text: win.messages.append(text)
-        )
+    with quiet_window(qapp, "ill-conditioned") as win:
         yield win
-    win.controller.shutdown()
-    win.close()
-    win.deleteLater()
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 from gdviz.core import load_scene, simulate
+from tests.ui.windows import quiet_window
 
 # One window per module: under pytest-xdist, --dist loadgroup keeps these tests on one worker.
 pytestmark = pytest.mark.xdist_group("own_data")
@@ -20,24 +21,9 @@ def shared_window(qapp):  # noqa: ANN001, ANN201
     """One window for the module: building one and compiling its nine paths takes seconds."""
     import pyqtgraph as pg
 
-    from gdviz.ui.main_window import MainWindow
-
     pg.setConfigOptions(mouseRateLimit=-1)
-    win = MainWindow(load_scene("linear-regression"), background=False)
-    win.resize(1400, 900)
-    win.show()
-    qapp.processEvents()
-    # No modal dialog may stop a test: messages are collected (and checked where expected).
-    with pytest.MonkeyPatch.context() as patch:
-        win.messages = []
-        patch.setattr(QMessageBox, "warning", lambda parent, title, text: win.messages.append(text))
-        patch.setattr(
-            QMessageBox, "information", lambda parent, title, text: win.messages.append(text)
-        )
+    with quiet_window(qapp, "linear-regression") as win:
         yield win
-    win.controller.shutdown()
-    win.close()
-    win.deleteLater()
 
 
 @pytest.fixture
