@@ -49,9 +49,10 @@ from PySide6.QtWidgets import (
 
 from gdviz.core import check_expression
 from gdviz.core.expression import EXAMPLES, FUNCTIONS, MAX_LENGTH
-from gdviz.core.optimizers import CONVENTIONS, GRADIENT_NOISE, RULES
+from gdviz.core.optimizers import CLIP_NORM, CONVENTIONS, GRADIENT_NOISE, L2, RULES, WEIGHT_DECAY
 from gdviz.core.problems import DEFAULT_EXPR, DEFAULT_FORMULA_VIEW, PROBLEMS
 from gdviz.core.scene import MAX_LABEL, MAX_STEPS, OptimizerEntry
+from gdviz.core.schedules import SCHEDULES
 from gdviz.core.specs import MAX_COORD, ParamSpec
 from gdviz.core.status import classify
 from gdviz.ui.controller import SPEEDS, Controller
@@ -164,6 +165,43 @@ def spin_for(spec: ParamSpec, value: float) -> pg.SpinBox:
 def _linear_step(spec: ParamSpec) -> float:
     span = spec.high - spec.low
     return 10 ** math.floor(math.log10(span)) / 100 if span > 0 else 0.01
+
+
+SCHEDULE_LABELS = {
+    "init_value": "η₀",
+    "warmup_steps": "warmup",
+    "decay_steps": "T",
+    "end_value": "η end",
+    "transition_steps": "T",
+    "decay_rate": "r",
+    "alpha": "α",
+    "pct_start": "rise",
+    "div_factor": "d",
+    "final_div_factor": "d final",
+}
+"""Short labels of the schedules' parameters in a row (the tooltips give optax's names)."""
+
+MODIFIER_LABELS = {"weight_decay": "decay λ", "l2": "L2", "clip_norm": "clip"}
+
+
+def modifier_spin(spec: ParamSpec, value: float) -> pg.SpinBox:
+    """A field for a modifier whose 0 means off: linear steps (a decade step never leaves 0)."""
+    box = pg.SpinBox(
+        value=value,
+        bounds=(spec.low, spec.high),
+        step=0.1 if spec.high > 1 else 0.01,
+        minStep=1e-4,
+        decimals=6,
+        compactHeight=False,
+    )
+    box.setToolTip(f"{spec.name}: {spec.doc}")
+    box.setMinimumWidth(84)
+    return box
+
+
+def uses_more(entry: OptimizerEntry) -> bool:
+    """Whether the entry uses anything under its row's "More" disclosure."""
+    return entry.schedule != "constant" or bool(entry.weight_decay or entry.l2 or entry.clip_norm)
 
 
 def _set_quietly(widget: QWidget, setter: Callable[[], None]) -> None:
@@ -288,7 +326,103 @@ class OptimizerRow(QFrame):
             grid.addWidget(QLabel("batch"), row, 0)
             grid.addWidget(self.batch, row, 1, 1, 2)
         outer.addLayout(grid)
+        self._build_more(entry, outer)
         self.refresh()
+
+    def _build_more(self, entry: OptimizerEntry, outer: QVBoxLayout) -> None:
+        """The "More ▸" disclosure: schedule, its parameters, weight decay, L2, clipping."""
+        rule = RULES[entry.rule]
+        self.wheel_guard: WheelGuard | None = None
+        self.more_button = QToolButton(text="More ▸")
+        self.more_button.setCheckable(True)
+        self.more_button.setAutoRaise(True)
+        self.more_button.setToolTip("Learning-rate schedule, weight decay, L2, gradient clipping")
+        self.more_button.toggled.connect(self._show_more)
+        outer.addWidget(self.more_button, alignment=Qt.AlignmentFlag.AlignLeft)
+        self.more = QWidget()
+        more = QGridLayout(self.more)
+        more.setContentsMargins(0, 0, 0, 0)
+        more.setHorizontalSpacing(6)
+        more.setVerticalSpacing(3)
+        self.schedule_box = QComboBox()
+        for name, kind in SCHEDULES.items():
+            self.schedule_box.addItem(kind.title, name)
+            self.schedule_box.setItemData(
+                self.schedule_box.count() - 1, kind.formula, Qt.ItemDataRole.ToolTipRole
+            )
+        self.schedule_box.setToolTip("Learning-rate schedule (the rate η is its peak)")
+        self.schedule_box.currentIndexChanged.connect(
+            lambda i: self.controller.set_schedule(self.label, self.schedule_box.itemData(i))
+        )
+        more.addWidget(QLabel("schedule"), 0, 0)
+        more.addWidget(self.schedule_box, 0, 1, 1, 3)
+        self.schedule_grid = QGridLayout()
+        self.schedule_grid.setContentsMargins(0, 0, 0, 0)
+        self.schedule_grid.setHorizontalSpacing(6)
+        self.schedule_grid.setVerticalSpacing(3)
+        self.schedule_holder = QWidget()
+        self.schedule_holder.setLayout(self.schedule_grid)
+        more.addWidget(self.schedule_holder, 1, 0, 1, 4)
+        self.schedule_spins: dict[str, pg.SpinBox] = {}
+        self._schedule_kind: str | None = None
+        self.modifier_spins: dict[str, pg.SpinBox] = {}
+        # Schedule-free rules decay inside their averaged iterate (the core refuses λ there);
+        # AdamW and Lion show their own λ among their hyperparameters.
+        specs = [L2, CLIP_NORM]
+        if rule.takes_weight_decay and not rule.own_weight_decay:
+            specs.insert(0, WEIGHT_DECAY)
+        for i, spec in enumerate(specs):
+            spin = modifier_spin(spec, float(getattr(entry, spec.name)))
+            spin.sigValueChanging.connect(lambda _, v, n=spec.name: self._set_field(n, float(v)))
+            self.modifier_spins[spec.name] = spin
+            label = QLabel(MODIFIER_LABELS[spec.name])
+            label.setToolTip(spec.doc)
+            r, c = 2 + i // 2, 2 * (i % 2)
+            more.addWidget(label, r, c, alignment=Qt.AlignmentFlag.AlignRight)
+            more.addWidget(spin, r, c + 1)
+        outer.addWidget(self.more)
+        self.more.setVisible(False)
+        self._fill_schedule(entry)
+        if uses_more(entry):
+            self.more_button.setChecked(True)
+
+    def _show_more(self, on: bool) -> None:
+        self.more_button.setText("More ▾" if on else "More ▸")
+        self.more.setVisible(on)
+
+    def _fill_schedule(self, entry: OptimizerEntry) -> None:
+        """Fields for the parameters of the entry's schedule kind (none for constant)."""
+        self._schedule_kind = entry.schedule
+        while self.schedule_grid.count():
+            item = self.schedule_grid.takeAt(0)
+            if item is not None and item.widget() is not None:
+                item.widget().deleteLater()
+        self.schedule_spins = {}
+        kind = SCHEDULES[entry.schedule]
+        values = entry.resolved_schedule(self.controller.scene.steps)
+        for i, spec in enumerate(kind.params):
+            label = QLabel(SCHEDULE_LABELS.get(spec.name, spec.name))
+            label.setToolTip(spec.name)
+            spin = spin_for(spec, values[spec.name])
+            spin.sigValueChanging.connect(
+                lambda _, v, n=spec.name: self._set_schedule_param(n, float(v))
+            )
+            self.schedule_spins[spec.name] = spin
+            r, c = i // 2, 2 * (i % 2)
+            self.schedule_grid.addWidget(label, r, c, alignment=Qt.AlignmentFlag.AlignRight)
+            self.schedule_grid.addWidget(spin, r, c + 1)
+        self.schedule_holder.setVisible(bool(kind.params))
+        if self.wheel_guard is not None:
+            self.wheel_guard.guard(self.schedule_holder)
+
+    def _set_schedule_param(self, name: str, value: float) -> None:
+        entry = self.controller.scene.entry(self.label)
+        if entry.resolved_schedule(self.controller.scene.steps).get(name) != value:
+            self.controller.set_schedule_param(self.label, name, value)
+
+    def _set_field(self, name: str, value: float) -> None:
+        if float(getattr(self.controller.scene.entry(self.label), name)) != value:
+            self.controller.set_entry_field(self.label, name, value)
 
     def _set(self, name: str, value: float) -> None:
         entry = self.controller.scene.entry(self.label)
@@ -341,6 +475,24 @@ class OptimizerRow(QFrame):
             _set_quietly(self.batch, lambda: self.batch.setValue(entry.batch_size or 0))
         if self.noise is not None and self.noise.value() != entry.gradient_noise:
             _set_quietly(self.noise, lambda: self.noise.setValue(entry.gradient_noise))
+        self._refresh_more(entry)
+
+    def _refresh_more(self, entry: OptimizerEntry) -> None:
+        index = self.schedule_box.findData(entry.schedule)
+        if self.schedule_box.currentIndex() != index:
+            _set_quietly(self.schedule_box, lambda: self.schedule_box.setCurrentIndex(index))
+        if entry.schedule != self._schedule_kind:
+            self._fill_schedule(entry)
+        values = entry.resolved_schedule(self.controller.scene.steps)
+        for name, spin in self.schedule_spins.items():
+            if spin.value() != values[name]:
+                _set_quietly(spin, lambda s=spin, v=values[name]: s.setValue(v))
+        for name, spin in self.modifier_spins.items():
+            value = float(getattr(entry, name))
+            if spin.value() != value:
+                _set_quietly(spin, lambda s=spin, v=value: s.setValue(v))
+        if uses_more(entry) and not self.more_button.isChecked():
+            self.more_button.setChecked(True)
 
     def refresh_status(self) -> None:
         ctl = self.controller
@@ -414,6 +566,7 @@ class OptimizerPanel(QWidget):
         self.rows = {}
         for entry in self.controller.scene.optimizers:
             row = OptimizerRow(self.controller, entry.label, self.theme)
+            row.wheel_guard = self.wheel_guard
             self.rows[entry.label] = row
             box.addWidget(row)
         box.addStretch(1)

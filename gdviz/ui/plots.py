@@ -9,7 +9,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QMouseEvent
+from PySide6.QtWidgets import QGraphicsLinearLayout, QGraphicsWidget
 
+from gdviz.core.simulate import learning_rates
 from gdviz.core.surface import predictions
 from gdviz.ui.controller import Controller
 from gdviz.ui.items import Curve, Heads, cache_axes, cache_static, set_pen_color
@@ -176,6 +178,9 @@ class LossPlot(pg.PlotWidget):
     diverged, and a diverged one is cut at the edge and marked with a cross where it left.
     """
 
+    STRIP_SHARE = 0.18
+    """The learning-rate strip's height as a fraction of the loss plot's."""
+
     def __init__(self, controller: Controller, theme: Theme = LIGHT) -> None:
         self.axis = LossAxis()
         super().__init__(background=theme.background, axisItems={"left": self.axis})
@@ -183,6 +188,7 @@ class LossPlot(pg.PlotWidget):
         self.theme = theme
         self.plot = self.getPlotItem()
         _style(self.plot, theme, "Loss", "step", "loss")
+        self._build_strip()
         # The moving parts ignore bounds: otherwise every frame re-runs auto-range, which changes
         # the view transform and throws away every cached curve (a 5x slower frame).
         self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.foreground, width=1.5))
@@ -207,11 +213,98 @@ class LossPlot(pg.PlotWidget):
         controller.step_changed.connect(self.update_cursor)
         self.rebuild()
 
+    def _build_strip(self) -> None:
+        """A slim plot of each entry's learning rate under the loss, on the same steps; in the
+        layout only while a visible entry has a schedule (otherwise the view is as it was)."""
+        holder = QGraphicsWidget()
+        self.column = QGraphicsLinearLayout(Qt.Orientation.Vertical)
+        self.column.setContentsMargins(0, 0, 0, 0)
+        self.column.setSpacing(0)
+        holder.setLayout(self.column)
+        self.setCentralItem(holder)  # takes the plot out of the scene: the column puts it back
+        self.column.addItem(self.plot)
+        self.lr_axis = LossAxis()
+        self.lr_axis.kind = "log"
+        self.strip = pg.PlotItem(axisItems={"left": self.lr_axis})
+        self.strip.setXLink(self.plot)
+        self.strip.setMouseEnabled(x=False, y=False)
+        self.strip.hide()
+        self.strip_cursor = pg.InfiniteLine(angle=90)
+        self.strip.addItem(self.strip_cursor, ignoreBounds=True)
+        self.lr_curves: dict[str, Curve] = {}
+        self._style_strip()
+
+    def _style_strip(self) -> None:
+        _style(self.strip, self.theme, "", "", "η")
+        self.strip.setTitle(None)
+        self.strip.getAxis("bottom").showLabel(False)
+        self.strip.showGrid(x=True, y=True, alpha=0.2)
+        self.strip_cursor.setPen(pg.mkPen(self.theme.foreground, width=1.5))
+
+    @property
+    def strip_shown(self) -> bool:
+        return self.strip.isVisible()
+
+    def _show_strip(self, on: bool) -> None:
+        if on == self.strip.isVisible():
+            return
+        if on:
+            self.column.addItem(self.strip)
+            self.column.setStretchFactor(self.plot, round(100 * (1 - self.STRIP_SHARE)))
+            self.column.setStretchFactor(self.strip, round(100 * self.STRIP_SHARE))
+            self.strip.show()
+        else:
+            self.column.removeItem(self.strip)
+            self.strip.hide()
+            self.axis.setWidth(None)
+
+    def update_strip(self) -> None:
+        """Each visible entry's learning rate against step, shown when any is scheduled."""
+        ctl = self.controller
+        visible = [e for e in ctl.scene.optimizers if e.visible]
+        on = any(e.schedule != "constant" for e in visible)
+        self._show_strip(on)
+        if not on:
+            return
+        colors = ctl.colors(self.theme)
+        labels = {e.label for e in visible}
+        for label in list(self.lr_curves):
+            if label not in labels:
+                self.strip.removeItem(self.lr_curves.pop(label))
+        low, high = math.inf, -math.inf
+        for i, entry in enumerate(visible):
+            path = ctl.results.get(entry.label)
+            rates = getattr(path, "learning_rates", None)
+            if rates is None:
+                rates = learning_rates(ctl.scene, entry.label)
+            rates = np.asarray(rates, dtype=float)
+            curve = self.lr_curves.get(entry.label)
+            if curve is None:
+                curve = self.lr_curves[entry.label] = Curve()
+                self.strip.addItem(curve)
+            curve.setPen(pg.mkPen(colors[entry.label], width=self._width()))
+            curve.setZValue(10 + (len(visible) - i) * 0.01)
+            positive = rates > 0
+            y = np.where(positive, np.log10(np.where(positive, rates, 1.0)), np.nan)
+            curve.setData(np.arange(len(rates)), y)
+            if positive.any():
+                low = min(low, float(np.nanmin(y)))
+                high = max(high, float(np.nanmax(y)))
+        if math.isfinite(low):
+            span = max(high - low, 0.3)
+            mid = 0.5 * (low + high)
+            self.strip.setYRange(mid - 0.55 * span, mid + 0.55 * span, padding=0)
+        # The two plots' left axes one width: their steps line up.
+        width = max(self.axis.width(), self.lr_axis.width())
+        self.axis.setWidth(width)
+        self.lr_axis.setWidth(width)
+
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
         self.setBackground(theme.background)
         _style(self.plot, theme, "Loss", "step", "loss")
         self.cursor.setPen(pg.mkPen(theme.foreground, width=1.5))
+        self._style_strip()
         self.rebuild()
 
     def _width(self) -> float:
@@ -293,6 +386,7 @@ class LossPlot(pg.PlotWidget):
                 self._layout_changed = False
                 self.plot.setYRange(low - 0.05 * span, high + 0.05 * span, padding=0)
         self._mark_blowups(shown)
+        self.update_strip()
         self.update_cursor(ctl.step)
 
     def _mark_blowups(self, shown: list) -> None:  # noqa: ANN001
@@ -333,6 +427,8 @@ class LossPlot(pg.PlotWidget):
 
     def update_cursor(self, step: int) -> None:
         self.cursor.setValue(step)
+        if self.strip.isVisible():
+            self.strip_cursor.setValue(step)
         colors = self.controller.colors(self.theme)
         spots, brushes = [], []
         for entry in self.controller.scene.optimizers:
