@@ -356,13 +356,8 @@ class OptimizerRow(QFrame):
         )
         more.addWidget(QLabel("schedule"), 0, 0)
         more.addWidget(self.schedule_box, 0, 1, 1, 3)
-        self.schedule_grid = QGridLayout()
-        self.schedule_grid.setContentsMargins(0, 0, 0, 0)
-        self.schedule_grid.setHorizontalSpacing(6)
-        self.schedule_grid.setVerticalSpacing(3)
-        self.schedule_holder = QWidget()
-        self.schedule_holder.setLayout(self.schedule_grid)
-        more.addWidget(self.schedule_holder, 1, 0, 1, 4)
+        self.more_grid = more
+        self._schedule_widgets: list[QWidget] = []
         self.schedule_spins: dict[str, pg.SpinBox] = {}
         self._schedule_kind: str | None = None
         self.modifier_spins: dict[str, pg.SpinBox] = {}
@@ -377,7 +372,7 @@ class OptimizerRow(QFrame):
             self.modifier_spins[spec.name] = spin
             label = QLabel(MODIFIER_LABELS[spec.name])
             label.setToolTip(spec.doc)
-            r, c = 2 + i // 2, 2 * (i % 2)
+            r, c = 10 + i // 2, 2 * (i % 2)  # under the schedule's rows (1 to 9)
             more.addWidget(label, r, c, alignment=Qt.AlignmentFlag.AlignRight)
             more.addWidget(spin, r, c + 1)
         outer.addWidget(self.more)
@@ -393,10 +388,10 @@ class OptimizerRow(QFrame):
     def _fill_schedule(self, entry: OptimizerEntry) -> None:
         """Fields for the parameters of the entry's schedule kind (none for constant)."""
         self._schedule_kind = entry.schedule
-        while self.schedule_grid.count():
-            item = self.schedule_grid.takeAt(0)
-            if item is not None and item.widget() is not None:
-                item.widget().deleteLater()
+        for widget in self._schedule_widgets:
+            self.more_grid.removeWidget(widget)
+            widget.deleteLater()
+        self._schedule_widgets = []
         self.schedule_spins = {}
         kind = SCHEDULES[entry.schedule]
         values = entry.resolved_schedule(self.controller.scene.steps)
@@ -408,12 +403,13 @@ class OptimizerRow(QFrame):
                 lambda _, v, n=spec.name: self._set_schedule_param(n, float(v))
             )
             self.schedule_spins[spec.name] = spin
-            r, c = i // 2, 2 * (i % 2)
-            self.schedule_grid.addWidget(label, r, c, alignment=Qt.AlignmentFlag.AlignRight)
-            self.schedule_grid.addWidget(spin, r, c + 1)
-        self.schedule_holder.setVisible(bool(kind.params))
+            # In the modifiers' columns (one grid: the fields line up).
+            r, c = 1 + i // 2, 2 * (i % 2)
+            self.more_grid.addWidget(label, r, c, alignment=Qt.AlignmentFlag.AlignRight)
+            self.more_grid.addWidget(spin, r, c + 1)
+            self._schedule_widgets += [label, spin]
         if self.wheel_guard is not None:
-            self.wheel_guard.guard(self.schedule_holder)
+            self.wheel_guard.guard(self.more)
 
     def _set_schedule_param(self, name: str, value: float) -> None:
         entry = self.controller.scene.entry(self.label)

@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QMouseEvent
+from PySide6.QtGui import QFont, QFontMetrics, QMouseEvent
 from PySide6.QtWidgets import QGraphicsLinearLayout, QGraphicsWidget
 
 from gdviz.core.simulate import learning_rates
@@ -140,6 +140,33 @@ class LossAxis(pg.AxisItem):
         return round(v, digits)
 
 
+def _axis_width(axis: pg.AxisItem, labels: list[str]) -> float:
+    """The width a left axis needs for these tick labels and its own label."""
+    metrics = QFontMetrics(axis.style["tickFont"] or QFont())
+    width = max((metrics.horizontalAdvance(t) for t in labels), default=0) + 4
+    width += axis.style["tickTextOffset"][0] + max(0, axis.style["tickLength"])
+    if axis.label.isVisible():
+        width += axis.label.boundingRect().height() * 0.8
+    return width
+
+
+def rate_ticks(low: float, high: float, view: tuple[float, float]) -> list[tuple[float, str]]:
+    """The learning-rate strip's labelled ticks (log10 positions): decades clear of the view's
+    edges (a label there is dropped), the lowest and highest; else the rates' ends."""
+    y0, y1 = view
+    inside = (y0 + 0.1 * (y1 - y0), y1 - 0.05 * (y1 - y0))
+    decades = [float(d) for d in range(math.ceil(inside[0]), math.floor(inside[1]) + 1)]
+    if len(decades) > 2:
+        decades = [decades[0], decades[-1]]
+    values = decades if len(decades) >= 2 else sorted({round(low, 6), round(high, 6)})
+    ticks = []
+    for t in values:
+        v = 10.0**t
+        v = round(v, 1 - math.floor(math.log10(v)))
+        ticks.append((float(np.log10(v)), format_number(v)))
+    return ticks
+
+
 def _log_ticks(lo: float, hi: float) -> tuple[list[float], list[float]]:
     """Major and minor tick positions (in log10 units) between ``lo`` and ``hi``."""
     d0, d1 = math.floor(lo), math.ceil(hi)
@@ -225,6 +252,8 @@ class LossPlot(pg.PlotWidget):
         self.column.addItem(self.plot)
         self.lr_axis = LossAxis()
         self.lr_axis.kind = "log"
+        # pyqtgraph drops labels that fill more than 80% of an axis: a slim one needs room.
+        self.lr_axis.setStyle(textFillLimits=[(0, 0.95)])
         self.strip = pg.PlotItem(axisItems={"left": self.lr_axis})
         self.strip.setXLink(self.plot)
         self.strip.setMouseEnabled(x=False, y=False)
@@ -291,13 +320,20 @@ class LossPlot(pg.PlotWidget):
                 low = min(low, float(np.nanmin(y)))
                 high = max(high, float(np.nanmax(y)))
         if math.isfinite(low):
+            # At most three decades: a decay to 0 leaves by the bottom rather than flatten the
+            # rest; two or three labels (five crowd a strip this slim, and pyqtgraph drops all).
+            low = max(low, high - 3.0)
             span = max(high - low, 0.3)
             mid = 0.5 * (low + high)
-            self.strip.setYRange(mid - 0.55 * span, mid + 0.55 * span, padding=0)
-        # The two plots' left axes one width: their steps line up.
-        width = max(self.axis.width(), self.lr_axis.width())
-        self.axis.setWidth(width)
-        self.lr_axis.setWidth(width)
+            y0, y1 = mid - 0.6 * span, mid + 0.6 * span
+            self.strip.setYRange(y0, y1, padding=0)
+            ticks = rate_ticks(low, high, (y0, y1))
+            self.lr_axis.setTicks([ticks, []])
+            # The two plots' left axes one width, wide enough for both: their steps line up.
+            self.axis.setWidth(None)
+            width = max(self.axis.maximumWidth(), _axis_width(self.lr_axis, [t for _, t in ticks]))
+            self.axis.setWidth(round(width))
+            self.lr_axis.setWidth(round(width))
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
