@@ -80,6 +80,8 @@ def test_each_minimum_lies_on_a_pixel_of_its_colour(open_window, qtbot) -> None:
     timer.stop()
     # Computing (and compiling, the first time) on the worker, the GUI thread kept its timer.
     assert len(ticks) >= min(10, 0.2 * (time.perf_counter() - began) / 0.010)
+    # The test's own slot gets the queued signal after the layer's: wait for it too.
+    qtbot.waitUntil(lambda: shown[-1:] == [32], timeout=5000)
     assert shown == [16, 32]  # coarse first, then sharper
     m = layer.map
     image = layer.image.image  # rows are y upwards, as the map's
@@ -138,6 +140,8 @@ def test_an_edit_cancels_the_running_map_and_starts_again(open_window, qtbot) ->
     runner.set_paused(False)
     _wait_for_map(qtbot, layer, 16)
     timer.stop()
+    # The test's own slot gets the queued signal after the layer's: wait for it too.
+    qtbot.waitUntil(lambda: len(produced) >= 1, timeout=5000)
     assert produced == [third]  # the cancelled jobs never showed a map
     assert runner.wait_idle(5) and not runner.busy  # nothing left running
     # Moving the start keeps the map: it does not depend on the start.
