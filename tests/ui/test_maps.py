@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -69,17 +68,11 @@ def test_each_minimum_lies_on_a_pixel_of_its_colour(open_window, qtbot) -> None:
     layer.resolutions = (16, 32)
     shown = []
     win.map_runner.produced.connect(lambda job, r, m: shown.append(r))
-    ticks = []
-    timer = QTimer(interval=10)
-    timer.timeout.connect(lambda: ticks.append(1))
-    timer.start()
-    began = time.perf_counter()
     win.set_basins(True)
     assert win.basins_action.isChecked() and layer.label == "GD"  # the first visible entry
     _wait_for_map(qtbot, layer, 32)
-    timer.stop()
-    # Computing (and compiling, the first time) on the worker, the GUI thread kept its timer.
-    assert len(ticks) >= min(10, 0.2 * (time.perf_counter() - began) / 0.010)
+    # (That the GUI thread keeps handling events while a map runs is tested with a held job in
+    # test_an_edit_cancels_...: counting timer ticks during a compile failed on a loaded machine.)
     # The test's own slot gets the queued signal after the layer's: wait for it too.
     qtbot.waitUntil(lambda: shown[-1:] == [32], timeout=5000)
     assert shown == [16, 32]  # coarse first, then sharper
