@@ -271,10 +271,14 @@ def _cmd_screenshot(args: argparse.Namespace) -> int:
     from gdviz.export.files import IMAGE_FORMATS, check_output
 
     check_output(args.output, tuple(IMAGE_FORMATS), force=args.force)  # before Qt starts
-    from gdviz.ui.app import screenshot
+    from gdviz.core import load_scene
+    from gdviz.output import screenshot
 
+    scene = load_scene(args.scene)
+    if args.step is not None and not 0 <= args.step <= scene.steps:
+        raise UserError(f"--step must be between 0 and {scene.steps}, got {args.step}")
     _say(f"drawing the window at {size[0]}x{size[1]}…")
-    screenshot(args.scene, Path(args.output), size, args.step, args.view, force=args.force)
+    screenshot(scene, Path(args.output), size, args.step, args.view, force=args.force)
     print(f"wrote {args.output} ({size[0]}x{size[1]})")
     return 0
 

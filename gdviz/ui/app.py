@@ -1,4 +1,4 @@
-"""Starting the window, and rendering it to a PNG without a screen."""
+"""Starting the window (a start-up card first, then the window on a scene)."""
 
 from __future__ import annotations
 
@@ -106,53 +106,3 @@ def run(scene_ref: str | None = None) -> int:
     window.show()
     card.finish(window)
     return app.exec()
-
-
-def screenshot(
-    scene_ref: str,
-    path: Path,
-    size: tuple[int, int],
-    step: int | None = None,
-    view: str = "2d",
-    *,
-    force: bool = False,
-) -> None:
-    """Render the whole window at ``size`` and ``step`` (default: the last), offscreen.
-
-    The suffix decides the format (.png, or .jpg/.jpeg for JPEG); the file is written through
-    :func:`gdviz.export.files.atomic_write` (an existing file only with ``force``).
-
-    Raises:
-      SceneError: the scene does not load.
-      UserError: the image cannot or must not be written, or ``step`` is out of range.
-    """
-    from gdviz.core import load_scene
-    from gdviz.export.files import IMAGE_FORMATS, UserError, check_output
-    from gdviz.ui.recording import write_image
-
-    check_output(path, tuple(IMAGE_FORMATS), force=force)
-    scene = load_scene(scene_ref)
-    if step is not None and not 0 <= step <= scene.steps:
-        raise UserError(f"--step must be between 0 and {scene.steps}, got {step}")
-    if view == "2d" or not os.environ.get("DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    app = _application()
-    _configure_jax_cache()
-    from gdviz.ui.main_window import MainWindow
-
-    window = MainWindow(scene, background=False)
-    if view == "3d" and not window.surface3d.available:
-        window.close()
-        raise UserError(f"no 3-D view: {window.surface3d.reason} (run under X, or xvfb-run)")
-    window.show_view(view)
-    window.resize(*size)
-    window.show()
-    app.processEvents()
-    window.surface.fit_view()
-    window.controller.set_step(scene.steps if step is None else step)
-    app.processEvents()
-    image = window.grab()
-    window.close()
-    if image.width() != size[0] or image.height() != size[1]:
-        image = image.scaled(*size)
-    write_image(image.toImage(), path, force=force)  # an ExportError is a UserError
