@@ -431,7 +431,7 @@ class StabilityView(QWidget):
 
         self.canvas = pg.GraphicsLayoutWidget()
         layout.addWidget(self.canvas, 1)
-        self.plot = pg.PlotItem()
+        self.plot = pg.PlotItem(enableMenu=False)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setMouseEnabled(x=False, y=False)

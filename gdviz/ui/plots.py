@@ -210,7 +210,9 @@ class LossPlot(pg.PlotWidget):
 
     def __init__(self, controller: Controller, theme: Theme = LIGHT) -> None:
         self.axis = LossAxis()
-        super().__init__(background=theme.background, axisItems={"left": self.axis})
+        super().__init__(
+            background=theme.background, axisItems={"left": self.axis}, enableMenu=False
+        )
         self.controller = controller
         self.theme = theme
         self.plot = self.getPlotItem()
@@ -254,7 +256,7 @@ class LossPlot(pg.PlotWidget):
         self.lr_axis.kind = "log"
         # pyqtgraph drops labels that fill more than 80% of an axis: a slim one needs room.
         self.lr_axis.setStyle(textFillLimits=[(0, 0.95)])
-        self.strip = pg.PlotItem(axisItems={"left": self.lr_axis})
+        self.strip = pg.PlotItem(axisItems={"left": self.lr_axis}, enableMenu=False)
         self.strip.setXLink(self.plot)
         self.strip.setMouseEnabled(x=False, y=False)
         self.strip.hide()
@@ -507,7 +509,7 @@ class DataView(pg.PlotWidget):
     """Pixels around a point's disc that still grab it."""
 
     def __init__(self, controller: Controller, theme: Theme = LIGHT) -> None:
-        super().__init__(background=theme.background)
+        super().__init__(background=theme.background, enableMenu=False)
         self.controller = controller
         self.theme = theme
         self.plot = self.getPlotItem()

@@ -53,7 +53,7 @@ class SurfaceView(pg.PlotWidget):
     hovered = Signal(str)
 
     def __init__(self, controller: Controller, theme: Theme = LIGHT) -> None:
-        super().__init__(background=theme.background)
+        super().__init__(background=theme.background, enableMenu=False)
         self.controller = controller
         self.theme = theme
         self.plot = self.getPlotItem()
