@@ -20,14 +20,24 @@ class Surface:
     Attributes:
       xs: ``(nx,)`` first-parameter values (columns).
       ys: ``(ny,)`` second-parameter values (rows).
-      loss: ``(ny, nx)`` with ``loss[i, j]`` the loss at ``(xs[j], ys[i])`` (``meshgrid`` 'xy').
+      loss: ``(ny, nx)`` with ``loss[i, j]`` the loss at ``(xs[j], ys[i])`` (``meshgrid`` 'xy'),
+        plus ``(l2 / 2)·|θ|²`` when ``l2`` is not 0.
       rect: the rectangle covered.
+      l2: the L2 coefficient included in ``loss`` (0: the problem's own loss).
     """
 
     xs: NDArray
     ys: NDArray
     loss: NDArray
     rect: Rect
+    l2: float = 0.0
+
+
+def l2_term(points: NDArray, l2: float) -> NDArray:
+    """``(l2 / 2)·|θ|²`` at ``(..., 2)`` points: the term an entry's ``l2`` adds to its loss (its
+    gradient is ``l2 · θ``, as :func:`gdviz.core.simulate.simulate` adds it)."""
+    p = np.asarray(points, dtype=np.float64)
+    return 0.5 * l2 * (p[..., 0] ** 2 + p[..., 1] ** 2)
 
 
 COMPILED = 16
@@ -50,6 +60,7 @@ def surface(
     rect: Rect | None = None,
     resolution: int | tuple[int, int] = 256,
     batch_indices: NDArray | None = None,
+    l2: float = 0.0,
 ) -> Surface:
     """The full-batch loss of ``problem`` over ``rect`` (its default view if None).
 
@@ -59,6 +70,9 @@ def surface(
       resolution: points per axis, or ``(nx, ny)``.
       batch_indices: sample indices of one mini-batch: the surface that batch sees
         (data problems only).
+      l2: the regularised loss ``loss + (l2 / 2)·|θ|²`` (:attr:`gdviz.core.scene.Scene.surface_l2`:
+        the loss the visible entries descend when they share an L2 term). Added after the grid
+        is evaluated, so another ``l2`` compiles nothing.
     """
     (x0, x1), (y0, y1) = rect if rect is not None else problem.view
     nx, ny = (resolution, resolution) if isinstance(resolution, int) else resolution
@@ -71,7 +85,11 @@ def surface(
         idx = jnp.asarray(batch_indices)
         batch = tuple(a[idx] for a in batch)
     z = _grid_fn(problem.loss_fn)(jnp.asarray(xs), jnp.asarray(ys), problem.jax_consts(), batch)
-    return Surface(xs=xs, ys=ys, loss=np.asarray(z), rect=((x0, x1), (y0, y1)))
+    loss = np.asarray(z)
+    if l2:
+        grid = np.stack(np.meshgrid(xs, ys, indexing="xy"), axis=-1)
+        loss = loss + l2_term(grid, l2)
+    return Surface(xs=xs, ys=ys, loss=loss, rect=((x0, x1), (y0, y1)), l2=float(l2))
 
 
 @functools.lru_cache(maxsize=COMPILED)

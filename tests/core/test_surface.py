@@ -51,3 +51,29 @@ def test_a_session_of_typed_formulas_keeps_a_bounded_number_of_compiled_grids() 
         problem = scene.with_expression(f"x**2 + {k + 1}*y**2").build_problem(minima="defer")
         surface(problem, ((-1.0, 1.0), (-1.0, 1.0)), 8)
     assert _grid_fn.cache_info().currsize <= COMPILED
+
+
+def test_l2_surface_is_the_loss_an_l2_entry_descends() -> None:
+    """With ``l2`` the grid is the loss plus ``(l2 / 2)·|θ|²``, pointwise; and its slope is the
+    gradient the simulation gives an entry with that ``l2`` (one convention in both places)."""
+    from gdviz.core import OptimizerEntry, Scene, simulate
+
+    problem = make_problem("rosenbrock")
+    rect = ((-1.5, 2.0), (-0.5, 3.0))
+    plain = surface(problem, rect, resolution=(13, 11))
+    s = surface(problem, rect, resolution=(13, 11), l2=0.3)
+    assert s.l2 == 0.3 and plain.l2 == 0.0
+    for i, j in [(0, 0), (10, 12), (4, 7)]:
+        x, y = s.xs[j], s.ys[i]
+        expected = problem.loss((x, y)) + 0.15 * (x * x + y * y)
+        assert s.loss[i, j] == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(s.loss - plain.loss, 0.15 * (s.xs[None] ** 2 + s.ys[:, None] ** 2))
+
+    start, h = (-1.2, 1.7), 1e-4
+    entry = OptimizerEntry("sgd", "GD + L2", {"learning_rate": 1e-3}, l2=0.3)
+    scene = Scene(problem="rosenbrock", optimizers=(entry,), steps=1, start=start)
+    path = simulate(scene)["GD + L2"]
+    box = ((start[0] - h, start[0] + h), (start[1] - h, start[1] + h))
+    tiny = surface(problem, box, resolution=3, l2=0.3).loss
+    slope = np.array([tiny[1, 2] - tiny[1, 0], tiny[2, 1] - tiny[0, 1]]) / (2 * h)
+    np.testing.assert_allclose(slope, path.grads[0], rtol=1e-6)
