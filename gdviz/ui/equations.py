@@ -2,8 +2,10 @@
 
 The panel sets each visible optimizer's update rule in the convention in use, with the numbers of
 the step being shown: g, the state (v, m, ν, s, ...), the effective step size and the update.
+What an entry adds to its rule (a schedule, an L2 term, clipping, a decoupled weight decay) is
+set under the rule's lines, with its numbers (ηₜ, the decay's part of u, Newton's M).
 Step by step takes one optimizer's one step apart into stages (gradient → accumulate → scale →
-step), one caption per stage, while the surface shows that stage's vector.
+step), one caption per stage, while the surface shows that stage's overlays.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from PySide6.QtWidgets import (
 )
 
 from gdviz.core.optimizers import RULES
-from gdviz.core.teaching import STAGES, stage_captions
+from gdviz.core.scene import OptimizerEntry
+from gdviz.core.schedules import SCHEDULES
+from gdviz.core.teaching import STAGES, StepParts, stage_captions
 from gdviz.ui.controller import Controller
 from gdviz.ui.overlays import OverlaySet, head_parts
 from gdviz.ui.rate import Throttle, follow_drags
 from gdviz.ui.theme import LIGHT, Theme
 
-# Which overlay shows each stage of a step.
+# Which overlay shows each stage of a step (see stage_overlays for the rules that differ).
 STAGE_OVERLAY = {
     "gradient": "gradient",
     "accumulate": "velocity",
@@ -38,8 +42,42 @@ STAGE_OVERLAY = {
 }
 
 
+def stage_overlays(stage: str, parts: StepParts) -> tuple[str, ...]:
+    """The overlays that show ``stage`` of this step: Newton accumulates curvature, so its
+    accumulate stage is its quadratic model; with a decoupled weight decay the step is the
+    rule's update and the decay's pull (``u = −scale · direction − η λ θ``)."""
+    if stage == "accumulate" and parts.curvature is not None:
+        return ("model",)
+    if stage == "step" and parts.decay is not None:
+        return ("update", "decay")
+    return (STAGE_OVERLAY[stage],)
+
+
 def _vec(a: np.ndarray | None) -> str:
     return "—" if a is None else f"({a[0]:+.4g}, {a[1]:+.4g})"
+
+
+def _matrix(m: np.ndarray) -> str:
+    return f"[[{m[0, 0]:+.4g}, {m[0, 1]:+.4g}], [{m[1, 0]:+.4g}, {m[1, 1]:+.4g}]]"
+
+
+def modifier_lines(entry: OptimizerEntry) -> list[str]:
+    """What ``entry`` adds to its rule's equations, in the order the step applies it: the L2
+    term and clipping change g before the rule sees it, the schedule sets η, and a decoupled
+    decay the rule has no symbol for adds its pull to u. (AdamW's and Lion's own λ is in their
+    equations already.)"""
+    lines = []
+    if entry.l2:
+        lines.append(f"g = ∇f(θ) + L2 θ   (the loss + (L2 ⁄ 2)|θ|², L2 = {entry.l2:g})")
+    if entry.clip_norm:
+        lines.append(f"g ← g · min(1, c ⁄ ‖g‖)   (clipped to norm c = {entry.clip_norm:g})")
+    if entry.schedule != "constant":
+        schedule = SCHEDULES[entry.schedule]
+        lines.append(f"η = ηₜ, {schedule.title.lower()}: {schedule.formula}")
+    rule = RULES[entry.rule]
+    if rule.takes_weight_decay and not rule.own_weight_decay and entry.weight_decay:
+        lines.append(f"θ ← θ − η λ θ   (decoupled weight decay, λ = {entry.weight_decay:g})")
+    return lines
 
 
 class EquationPanel(QWidget):
@@ -74,6 +112,7 @@ class EquationPanel(QWidget):
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.caption)
         self.stage = -1  # -1: step-by-step is off
+        self.stage_shown: tuple[str, ...] = ()  # the overlays the stage shown switched on
 
         self.throttle = Throttle(self.refresh, parent=self)
         follow_drags(self.throttle, controller, phase=0.75)
@@ -98,10 +137,17 @@ class EquationPanel(QWidget):
     def rows(self) -> list[tuple[str, dict[str, str]]]:
         """Per visible entry, the numbers shown (also what the tests read)."""
         out = []
+        scheduled = {e.label for e in self.controller.scene.optimizers if e.schedule != "constant"}
         for label, p in head_parts(self.controller):
             numbers = {"g": _vec(p.grad)}
+            if label in scheduled:
+                numbers["ηₜ"] = f"{p.learning_rate:.4g}"
             numbers.update({name: _vec(v) for name, v in p.state.items()})
+            if p.curvature is not None:
+                numbers["M"] = _matrix(p.curvature)
             numbers["step size"] = _vec(p.scale)
+            if p.decay is not None:
+                numbers["decay −ηλθ"] = _vec(p.decay)
             numbers["u"] = _vec(p.update)
             out.append((label, numbers))
         return out
@@ -128,7 +174,8 @@ class EquationPanel(QWidget):
             if not entry.visible:
                 continue
             color = colors[entry.label]
-            equations = RULES[entry.rule].equations[convention]
+            equations = [*RULES[entry.rule].equations[convention]]
+            equations += modifier_lines(entry)
             lines = "<br>".join(html.escape(line) for line in equations)
             numbers = by_label.get(entry.label, {})
             table = "".join(
@@ -150,19 +197,22 @@ class EquationPanel(QWidget):
 
     def show_stage(self, stage: int) -> None:
         """Show stage ``stage`` (0-3) of the chosen optimizer's current step; -1 turns it off."""
-        previous = STAGE_OVERLAY.get(STAGES[self.stage]) if 0 <= self.stage < len(STAGES) else None
         self.stage = max(-1, min(stage, len(STAGES) - 1))
-        if previous is not None:
-            self.overlays.set(previous, False)
+        label = self.entry.currentText()
+        parts = dict(head_parts(self.controller)).get(label) if self.stage >= 0 else None
+        wanted = stage_overlays(STAGES[self.stage], parts) if parts is not None else ()
+        for kind in self.stage_shown:
+            if kind not in wanted:
+                self.overlays.set(kind, False)
+        self.stage_shown = wanted
         if self.stage < 0:
             self.caption.setText("")
             return
-        label = self.entry.currentText()
-        parts = dict(head_parts(self.controller)).get(label)
         if parts is None:
             self.caption.setText(f"{label}: no step to show here.")
             return
-        self.overlays.set(STAGE_OVERLAY[STAGES[self.stage]], True)
+        for kind in wanted:
+            self.overlays.set(kind, True)
         captions = stage_captions(parts)
         self.caption.setText(
             f"<b>{html.escape(label)}, step {parts.k}</b><br>" + html.escape(captions[self.stage])

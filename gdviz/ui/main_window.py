@@ -30,7 +30,7 @@ from gdviz.ui.keys import KeyRouter
 from gdviz.ui.legend import LegendStrip
 from gdviz.ui.map_worker import MapRunner
 from gdviz.ui.maps_view import BasinLayer, StabilityView
-from gdviz.ui.overlays import KINDS, TITLES, OverlaySet
+from gdviz.ui.overlays import KEYS, KINDS, TITLES, OverlaySet
 from gdviz.ui.panels import OptimizerPanel, PlaybackBar, ProblemPanel
 from gdviz.ui.plots import DataView, LossPlot
 from gdviz.ui.surface3d import Surface3DView
@@ -378,9 +378,9 @@ class MainWindow(QMainWindow):
         self._action(view, "&Stability map", lambda: self.show_view("stability"), "S")
         overlay_menu = view.addMenu("&Overlays")
         self.overlay_actions = {}
-        for kind, key in zip(KINDS, ("G", "U", "M", "L", "A"), strict=True):
+        for kind in KINDS:
             action = self._action(
-                overlay_menu, TITLES[kind], lambda on, k=kind: self.overlays.set(k, on), key
+                overlay_menu, TITLES[kind], lambda on, k=kind: self.overlays.set(k, on), KEYS[kind]
             )
             action.setCheckable(True)
             self.overlay_actions[kind] = action

@@ -12,7 +12,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 
 from gdviz.core.problems import Rect
 from gdviz.core.scene import MAX_COORD
-from gdviz.core.surface import loss_and_grad_at, surface
+from gdviz.core.surface import l2_term, loss_and_grad_at, surface
 from gdviz.ui.controller import Controller
 from gdviz.ui.items import (
     Heads,
@@ -113,6 +113,7 @@ class SurfaceView(pg.PlotWidget):
         self._head_pen = pg.mkPen("#FFFFFF", width=2.5)
         self.handles: dict[str | None, pg.TargetItem] = {}
         self._surface_rect: Rect | None = None
+        self.surface_l2 = 0.0  # the L2 coefficient of the surface drawn (0: the plain loss)
         self._dragging = False
         self.basins: BasinLayer | None = None  # View > Basins (maps_view), attached by the window
 
@@ -253,6 +254,8 @@ class SurfaceView(pg.PlotWidget):
             if label in colors:
                 trail.set_color(colors[label])
         self._sync_handles()
+        if self.controller.scene.surface_l2 != self.surface_l2 and self._surface_rect is not None:
+            self._surface_timer.start()  # an L2 term set, changed or hidden: another loss
 
     def _draw_minima(self) -> None:
         # Outlined in the theme's ink and filled with its paper, half see-through: readable on
@@ -337,10 +340,14 @@ class SurfaceView(pg.PlotWidget):
         return ((float(x0), float(x1)), (float(y0), float(y1)))
 
     def refresh_surface(self, resolution: int = RESOLUTION) -> None:
-        """Evaluate the loss on the visible rectangle (at full resolution) and draw it."""
+        """Evaluate the loss on the visible rectangle (at full resolution) and draw it: the
+        regularised loss when the visible entries share an L2 term (``Scene.surface_l2``), and
+        the colour bar says so."""
         rect = self.visible_rect()
         self._surface_res = resolution
-        s = surface(self.controller.problem, rect, resolution)
+        l2 = self.controller.scene.surface_l2
+        s = surface(self.controller.problem, rect, resolution, l2=l2)
+        self.surface_l2 = s.l2
         values, logarithmic = colour_values(s.loss)
         lo, hi = float(np.percentile(values, 0.5)), float(np.percentile(values, 99.5))
         if hi <= lo:
@@ -349,9 +356,10 @@ class SurfaceView(pg.PlotWidget):
         self.image.setImage(values, autoLevels=False)
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         self.colorbar.setLevels((lo, hi))
+        what = f"loss + ({l2:g}/2)·|θ|²" if l2 else "loss"
         self.colorbar.setLabel(
             "right",
-            "log₁₀ loss" if logarithmic else "loss",
+            (f"log₁₀({what})" if l2 else "log₁₀ loss") if logarithmic else what,
             **{"font-size": f"{self.theme.plot_font_pt - 1}pt", "color": self.theme.foreground},
         )
         k = max(1, CONTOUR_STRIDE * resolution // RESOLUTION)
@@ -502,9 +510,14 @@ class SurfaceView(pg.PlotWidget):
             self.hovered.emit("")
             return
         p = self.vb.mapSceneToView(scene_pos)
-        loss, _ = loss_and_grad_at(self.controller.problem, np.array([p.x(), p.y()]))
+        xy = np.array([p.x(), p.y()])
+        loss, _ = loss_and_grad_at(self.controller.problem, xy)
         a, b = self.controller.problem.axis_names
-        self.hovered.emit(f"{a} = {p.x():.4g}    {b} = {p.y():.4g}    loss = {float(loss[0]):.5g}")
+        text = f"{a} = {p.x():.4g}    {b} = {p.y():.4g}    loss = {float(loss[0]):.5g}"
+        if self.surface_l2:
+            total = float(loss[0]) + float(l2_term(xy, self.surface_l2))
+            text += f"    loss + L2 = {total:.5g}"
+        self.hovered.emit(text)
 
 
 _EXIT_SYMBOLS = {"left": "t3", "right": "t2", "bottom": "t", "top": "t1"}
@@ -641,7 +654,11 @@ class OverlayLayer:
             item.setBrush(pg.mkBrush(255, 255, 255, 60))
             item.setSize(round(16 * scale))
         else:
-            dash = {"dash": Qt.PenStyle.DashLine, "dot": Qt.PenStyle.DotLine}.get(style)
+            dash = {
+                "dash": Qt.PenStyle.DashLine,
+                "dot": Qt.PenStyle.DotLine,
+                "dashdot": Qt.PenStyle.DashDotLine,
+            }.get(style)
             set_pen_color(
                 item,
                 color,
