@@ -420,6 +420,8 @@ class MainWindow(QMainWindow):
         self.remove_point_action = self._action(
             data, "Remove the &point under the pointer", self.data_view.remove_current_point, "Del"
         )
+        tools = bar.addMenu("&Tools")
+        self._action(tools, "&Tune learning rates…", self.tune_rates, "Ctrl+T")
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
 
@@ -654,6 +656,16 @@ class MainWindow(QMainWindow):
         index = (names.index(current) + delta) % len(names) if current in names else 0
         if self.controller.load(names[index]):
             self.scene_path = None
+
+    def tune_rates(self) -> None:
+        """Tools > Tune learning rates: a search for each visible entry's rate, on the maps'
+        worker; its Apply sets them (see gdviz.ui.tune_dialog)."""
+        from gdviz.ui.tune_dialog import TuneDialog
+
+        if getattr(self, "tune_dialog", None) is not None:
+            self.tune_dialog.deleteLater()  # the last one, closed: one dialog at a time
+        self.tune_dialog = TuneDialog(self.controller, self.map_runner, self, self.current_theme())
+        self.tune_dialog.open()
 
     def show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", self.shortcuts_html())
