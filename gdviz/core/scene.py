@@ -39,6 +39,7 @@ from gdviz.core import networks  # noqa: F401  (registers the toy networks: the 
 from gdviz.core.datafile import DataError, Dataset, load_data_csv, make_dataset
 from gdviz.core.expression import ExpressionError
 from gdviz.core.files import InputError, read_bytes_bounded, write_text_atomically
+from gdviz.core.mlp import NETWORKS, Network, make_network, run_size_problem
 from gdviz.core.optimizers import (
     CLIP_NORM,
     CONVENTIONS,
@@ -49,12 +50,14 @@ from gdviz.core.optimizers import (
     Convention,
     EntryKind,
 )
+from gdviz.core.plane import PlaneSpec, plane_from_table
 from gdviz.core.problems import (
     DEFAULT_EXPR,
     PROBLEMS,
     MinimaMode,
     ParamValue,
     Problem,
+    ProblemSpec,
     Rect,
     make_problem,
     with_minima,
@@ -92,6 +95,7 @@ _TOP_KEYS = (
     "convention",
     "problem",
     "view",
+    "plane",
     "optimizer",
 )
 _ENTRY_KEYS = (
@@ -350,6 +354,13 @@ class Scene:
     ``problem_params`` holds the problem's numbers and options by key, as given (defaults are not
     filled in): ``{"n": 40}``, ``{"expr": "x**2 + y**2", "view": (-2.0, 2.0, -2.0, 2.0)}``,
     ``{"data": Dataset(...)}``. Every value is hashable.
+
+    A network scene (``problem = "mlp"``, :attr:`is_network`) trains every weight of a small
+    network (:mod:`gdviz.core.mlp`, :mod:`gdviz.core.weightspace`) and shows it on a plane
+    through weight space (``plane``; None: the default :class:`gdviz.core.plane.PlaneSpec`).
+    Its entries start from the seeded initial weights (no ``start``), and its ``view``, when
+    given, is a rectangle of plane coordinates. It has no two-parameter problem:
+    :meth:`build_problem` refuses it; :meth:`build_network` builds it.
     """
 
     problem: str
@@ -362,12 +373,13 @@ class Scene:
     start: tuple[float, float] = (0.0, 0.0)
     convention: Convention = "optax"
     view: Rect | None = None
+    plane: PlaneSpec | None = None
     source: SourceDocument | None = field(default=None, compare=False, repr=False)
     """The text the scene was read from (:func:`parse_scene`); every edit keeps it, and it takes
     no part in equality. :func:`dumps_scene` updates it rather than writing afresh."""
 
     def __post_init__(self) -> None:
-        if self.problem not in PROBLEMS:
+        if self.problem not in PROBLEMS and self.problem not in NETWORKS:
             raise SceneError(f"problem.name: unknown problem {_show(self.problem)}")
         object.__setattr__(self, "start", check_start(self.start))
         if (
@@ -391,6 +403,10 @@ class Scene:
             raise SceneError(f"optimizer: {_show(twice)} is used twice; labels must be unique")
         if self.view is not None:
             _check_view(self.view)
+        if self.is_network:
+            _check_network_scene(self)
+        elif self.plane is not None:
+            raise SceneError("plane: only a network scene (problem mlp) has a plane")
 
     def with_start(self, start: tuple[float, float]) -> Scene:
         """The same scene from another shared start point.
@@ -454,7 +470,7 @@ class Scene:
         self.entry(which)  # an unknown label is a SceneError
         batch = changes.get("batch_size")
         if batch is not None:
-            problem = self.build_problem(minima="defer")
+            problem = self.build_network() if self.is_network else self.build_problem("defer")
             key = f"{which}: batch_size"
             if not problem.has_data:
                 raise SceneError(f"{key}: problem {problem.name!r} has no data to batch")
@@ -506,7 +522,7 @@ class Scene:
           SceneError: the value is outside the parameter's range, or the problem it makes cannot
             be drawn (e.g. its minimum lies outside ±MAX_COORD).
         """
-        spec = PROBLEMS[self.problem].param(name)
+        spec = _problem_spec(self.problem).param(name)
         if spec is None:
             raise SceneError(f"problem.{name}: {self.problem} has no such parameter")
         if spec.dataset and "data" in self.problem_params:
@@ -521,7 +537,8 @@ class Scene:
         scene = self.replace(problem_params={**self.problem_params, name: value})
         if name == "n":  # keep every batch within the new dataset
             scene = scene._with_batches_within(int(value))
-        scene.build_problem(minima="defer")  # refuses a problem whose view leaves the box
+        if not scene.is_network:
+            scene.build_problem(minima="defer")  # refuses a problem whose view leaves the box
         return scene
 
     def _with_batches_within(self, n: int | None) -> Scene:
@@ -591,7 +608,7 @@ class Scene:
         """Where the points come from: ``"generated"`` (from ``n``, ``noise``, ``data_seed``),
         ``"inline"`` (``data`` in the scene: typed, edited, or loaded and then changed) or
         ``"csv"`` (``data_csv``, a file that :attr:`data_csv` names); None without data."""
-        if not PROBLEMS[self.problem].has_data:
+        if not _problem_spec(self.problem).has_data:
             return None
         data = self.problem_params.get("data")
         if not isinstance(data, Dataset):
@@ -636,7 +653,7 @@ class Scene:
             regression 2, the networks 1, at most 10,000), a value not finite or beyond ±1e6.
           SceneError: the best fit lies outside ±MAX_COORD.
         """
-        spec = PROBLEMS[self.problem]
+        spec = _problem_spec(self.problem)
         option = spec.option("data")
         if option is None:
             raise DataError(f"data: problem {self.problem!r} takes no data points")
@@ -691,7 +708,7 @@ class Scene:
         return self.with_data(np.delete(xs, i), np.delete(ys, i))
 
     def _editable_points(self, i: int | None) -> tuple[NDArray, NDArray]:
-        if not PROBLEMS[self.problem].has_data:
+        if not _problem_spec(self.problem).has_data:
             raise DataError(f"data: problem {self.problem!r} takes no data points")
         x, y = self.points()
         if i is not None and not (
@@ -706,7 +723,7 @@ class Scene:
         Raises:
           SceneError: the problem has no data.
         """
-        if not PROBLEMS[self.problem].has_data:
+        if not _problem_spec(self.problem).has_data:
             raise SceneError(f"problem {self.problem!r} has no data")
         params = {k: v for k, v in self.problem_params.items() if k != "data"}
         scene = self.replace(problem_params=params)
@@ -729,8 +746,38 @@ class Scene:
         toy networks, typed formulas): ``problem.minima_pending`` is then True and ``minima``
         empty, unless the full problem is cached already. For edits that must be fast (dragging
         a data point: the search takes ~0.1-1 s); call ``build_problem()`` when the edit ends.
+
+        Raises:
+          SceneError: a network scene (see :meth:`build_network`): it has no two-parameter
+            surface, so the 2-D views and tools (simulate, surface, the window) refuse it.
         """
+        if self.is_network:
+            raise SceneError(
+                f"problem.name: {self.problem!r} trains a network in full weight space: it has "
+                "no two-parameter loss surface, so the window and the 2-D tools cannot show it "
+                "yet (gdviz.core.weightspace trains it and draws it on a plane)"
+            )
         return _cached_problem(self.problem, tuple(sorted(self.problem_params.items())), minima)
+
+    @property
+    def is_network(self) -> bool:
+        """Whether the problem is a network trained in full weight space (``mlp``)."""
+        return self.problem in NETWORKS
+
+    @property
+    def plane_spec(self) -> PlaneSpec:
+        """The plane a network scene is shown on (the default one when it names none)."""
+        return self.plane if self.plane is not None else PlaneSpec()
+
+    def build_network(self) -> Network:
+        """The network scene's network and data (cached: equal parameters, one object).
+
+        Raises:
+          SceneError: not a network scene, or a parameter refused.
+        """
+        if not self.is_network:
+            raise SceneError(f"problem {self.problem!r} is not a network; use build_problem()")
+        return make_network(self.problem_params)
 
     def view_rect(self) -> Rect:
         return self.view if self.view is not None else self.build_problem().view
@@ -740,6 +787,46 @@ class Scene:
             if e.label == label:
                 return e
         raise SceneError(f"optimizer: no entry called {_show(label)}")
+
+
+def _problem_spec(name: str) -> ProblemSpec:
+    """The registry entry of a two-parameter problem or of a network (``mlp``)."""
+    return PROBLEMS[name] if name in PROBLEMS else NETWORKS[name]
+
+
+def _check_network_scene(scene: Scene) -> None:
+    """What a network scene must not hold: a start point, Newton's rules, gradient noise,
+    labels its plane does not find, or a run too big to record."""
+    network = scene.build_network()
+    if scene.start != (0.0, 0.0):
+        raise SceneError(
+            "start: a network starts from its seeded initial weights (problem.init_seed), "
+            "not from a point; remove start"
+        )
+    for e in scene.optimizers:
+        rule = RULES[e.rule]
+        if e.start is not None:
+            raise SceneError(f"{e.label}: start: every entry starts from the initial weights")
+        if rule.needs_hessian:
+            raise SceneError(
+                f"{e.label}: name: {rule.title} solves with the 2x2 Hessian of two parameters; "
+                f"the network has {network.n_weights}: choose another rule"
+            )
+        if e.gradient_noise:
+            raise SceneError(
+                f"{e.label}: gradient_noise: a network has data; use batch_size for a "
+                "stochastic run"
+            )
+        if e.batch_size is not None and not 1 <= e.batch_size <= network.n:
+            raise SceneError(f"{e.label}: batch_size: must be in [1, {network.n}]")
+    labels = {e.label for e in scene.optimizers}
+    for label in scene.plane_spec.labels():
+        if label not in labels:
+            raise SceneError(f"plane: no entry called {_show(label)}")
+    batches = {e.batch_size for e in scene.optimizers if e.batch_size and e.batch_size < network.n}
+    too_big = run_size_problem(scene.problem_params, len(scene.optimizers), scene.steps, batches)
+    if too_big:
+        raise SceneError(f"steps: {too_big}")
 
 
 _PROBLEM_CACHE = 32
@@ -920,7 +1007,9 @@ def _default_label(rule: str, batch_size: int | None) -> str:
     return title if batch_size is None else f"{title} (batch {batch_size})"
 
 
-def _read_entry(ck: _Checker, raw: object, i: int, problem: Problem) -> tuple[OptimizerEntry, bool]:
+def _read_entry(
+    ck: _Checker, raw: object, i: int, problem: Problem | Network
+) -> tuple[OptimizerEntry, bool]:
     where = f"optimizer[{i}]"
     table = ck.table(raw, where)
     if "name" not in table:
@@ -1042,11 +1131,10 @@ def _read_problem(
     if "name" not in ptable:
         raise ck.fail("problem.name", f"missing; one of: {', '.join(PROBLEMS)}")
     pname = ck.string(ptable["name"], "problem.name")
-    if pname not in PROBLEMS:
-        raise ck.fail(
-            "problem.name", f"unknown problem {_show(pname)}; one of: {', '.join(PROBLEMS)}"
-        )
-    pspec = PROBLEMS[pname]
+    if pname not in PROBLEMS and pname not in NETWORKS:
+        known = ", ".join([*PROBLEMS, *NETWORKS])
+        raise ck.fail("problem.name", f"unknown problem {_show(pname)}; one of: {known}")
+    pspec = _problem_spec(pname)
     data_option = pspec.option("data")
     ck.unknown(ptable, ("name", *pspec.keys, *(("data_csv",) if data_option else ())), "problem")
     pparams: dict[str, ParamValue] = dict(ck.specced(ptable, pspec.params, "problem"))
@@ -1101,18 +1189,39 @@ def scene_from_dict(
         raise ck.fail("problem", "missing; add a [problem] table with a name")
     ptable = ck.table(data["problem"], "problem")
     pname, pparams = _read_problem(ck, ptable, None if folder is None else Path(folder))
+    problem: Problem | Network
     try:
-        problem = _cached_problem(pname, tuple(sorted(pparams.items())))
+        if pname in NETWORKS:
+            problem = make_network(pparams)
+        else:
+            problem = _cached_problem(pname, tuple(sorted(pparams.items())))
     except ExpressionError as exc:
         raise exc.with_key(f"{source}: problem.{exc.key}") from None
     except SceneError as exc:
-        raise ck.fail("", str(exc)) from None
+        raise ck.fail("", f"problem.{exc}" if pname in NETWORKS else str(exc)) from None
+    plane = None
+    if "plane" in data:
+        if pname not in NETWORKS:
+            raise ck.fail("plane", "only a network scene (problem mlp) has a plane")
+        try:
+            plane = plane_from_table(data["plane"])
+        except SceneError as exc:
+            raise ck.fail("", str(exc)) from None
 
     title = ck.string(data.get("title", problem.title), "title", 200)
     caption = ck.string(data.get("caption", ""), "caption")
     steps = ck.integer(data.get("steps", 200), "steps", 1, MAX_STEPS)
     seed = ck.integer(data.get("seed", 0), "seed", 0, MAX_SEED)
-    start = ck.point(data["start"], "start") if "start" in data else _default_start(problem)
+    if isinstance(problem, Network):
+        if "start" in data:
+            raise ck.fail(
+                "start",
+                "a network starts from its seeded initial weights (problem.init_seed); "
+                "remove start",
+            )
+        start = (0.0, 0.0)
+    else:
+        start = ck.point(data["start"], "start") if "start" in data else _default_start(problem)
     convention = data.get("convention", "optax")
     if convention not in CONVENTIONS:
         raise ck.fail(
@@ -1145,6 +1254,7 @@ def scene_from_dict(
         start=start,
         convention=convention,
         view=view,
+        plane=plane,
     )
 
 
@@ -1278,7 +1388,7 @@ def _problem_table(scene: Scene, folder: Path | None) -> dict[str, Any]:
     """The ``[problem]`` table: numbers as they are, options through their ``dump``; own points
     read from a CSV file name that file (relative to ``folder`` where possible) while it still
     holds exactly these points, and are written inline otherwise."""
-    spec = PROBLEMS[scene.problem]
+    spec = _problem_spec(scene.problem)
     table: dict[str, Any] = {"name": scene.problem}
     for key, value in scene.problem_params.items():
         option = spec.option(key)
@@ -1319,8 +1429,12 @@ def scene_to_dict(scene: Scene, folder: str | Path | None = None) -> dict[str, A
         "convention": scene.convention,
         "problem": _problem_table(scene, None if folder is None else Path(folder)),
     }
+    if scene.is_network:  # a network starts from its initial weights, not a point
+        del doc["start"]
     if scene.view is not None:
         doc["view"] = {"x": list(scene.view[0]), "y": list(scene.view[1])}
+    if scene.plane is not None:
+        doc["plane"] = scene.plane.to_table()
     entries = []
     for e in scene.optimizers:
         t: dict[str, Any] = {"name": e.rule, "label": e.label, **e.hyperparams}
@@ -1385,8 +1499,9 @@ def _dumps_clean(scene: Scene, folder: str | Path | None) -> str:
     doc = scene_to_dict(scene, folder)
     lines = []
     for key in ("title", "caption", "steps", "seed", "start", "convention"):
-        lines.append(f"{key} = {_toml_value(doc[key])}")
-    for table in ("problem", "view"):
+        if key in doc:
+            lines.append(f"{key} = {_toml_value(doc[key])}")
+    for table in ("problem", "view", "plane"):
         if table in doc:
             lines += ["", f"[{table}]"]
             lines += [f"{k} = {_toml_value(v)}" for k, v in doc[table].items()]

@@ -89,6 +89,7 @@ def run(scene_ref: str | None = None) -> int:
     card.say("Reading the scene…")
     try:
         scene = load_scene(ref)
+        scene.build_problem()  # what the window draws; a network scene is refused here
     except SceneError as exc:
         if scene_ref is not None:
             card.close()

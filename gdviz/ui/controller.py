@@ -150,6 +150,7 @@ class Controller(QObject):
         """Load a built-in scene or a file; on failure emit ``error`` and keep the current one."""
         try:
             scene = load_scene(ref)
+            scene.build_problem()  # what the window draws; a network scene is refused here
         except SceneError as exc:
             self.error.emit(str(exc))
             return False
