@@ -175,6 +175,9 @@ class EquationPanel(QWidget):
                 continue
             color = colors[entry.label]
             equations = [*RULES[entry.rule].equations[convention]]
+            own = entry.resolved_hyperparams(convention).get("weight_decay")
+            if own is not None:  # AdamW's and Lion's own λ: the entry's, not the default
+                equations.append(f"λ = {own:g}")
             equations += modifier_lines(entry)
             lines = "<br>".join(html.escape(line) for line in equations)
             numbers = by_label.get(entry.label, {})

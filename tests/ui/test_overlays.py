@@ -300,6 +300,7 @@ def test_equations_show_what_an_entry_adds_to_its_rule(newer_window) -> None:  #
     assert "clipped to norm c = 5" in text
     assert "θ ← θ − η λ θ (decoupled weight decay, λ = 0.5)" in text  # HTML: one space
     assert "η = ηₜ, cosine" in text
+    assert "λ = 0.5" in text.split("AdamW")[1].split("■")[0]  # AdamW's own λ, not its default
 
 
 def test_the_surface_is_the_regularised_loss_when_the_entries_share_an_l2(
