@@ -23,6 +23,11 @@ EXPECTED = {
     "adaptive",
     "himmelblau-basins",
     "momentum-stability",
+    "schedules",
+    "weight-decay",
+    "newton",
+    "newton-saddle",
+    "fair-race",
 }
 
 
@@ -445,3 +450,274 @@ def test_momentum_stability_more_momentum_allows_a_larger_step() -> None:
     # The scene's own setting converges: its path reaches the minimum.
     path = simulate(scene)["Momentum"]
     assert path.diverged_at is None and np.linalg.norm(path.params[-1]) < 1e-3
+
+
+# --- the scenes of schedules, weight decay, Newton's method and a tuned race -----------------------
+# Each is simulated once for the module (a fixture), and every test of it reads that run.
+
+
+@pytest.fixture(scope="module")
+def schedules_run():  # noqa: ANN201
+    return _run("schedules")
+
+
+@pytest.fixture(scope="module")
+def weight_decay_run():  # noqa: ANN201
+    return _run("weight-decay")
+
+
+@pytest.fixture(scope="module")
+def newton_run():  # noqa: ANN201
+    return _run("newton")
+
+
+@pytest.fixture(scope="module")
+def newton_saddle_run():  # noqa: ANN201
+    return _run("newton-saddle")
+
+
+@pytest.fixture(scope="module")
+def fair_race_run():  # noqa: ANN201
+    return _run("fair-race")
+
+
+def test_schedules_only_the_schedule_differs_and_follows_optax(schedules_run) -> None:  # noqa: ANN001
+    import optax
+
+    scene, _, paths = schedules_run
+    entries = {e.label: e for e in scene.optimizers}
+    assert {e.rule for e in entries.values()} == {"adam"}
+    assert len({tuple(sorted(e.hyperparams.items())) for e in entries.values()}) == 1
+    assert entries["Constant"].hyperparams["learning_rate"] == 1.0
+    # The rates each step used are optax's own schedules' values.
+    k = np.arange(scene.steps)
+    expected = {
+        "Constant": np.ones(scene.steps),
+        "Step decay": optax.exponential_decay(1.0, 300, 0.1, staircase=True)(k),
+        "Warmup + cosine": optax.warmup_cosine_decay_schedule(0.0, 1.0, 80, 800, 0.0)(k),
+    }
+    for label, rates in expected.items():
+        np.testing.assert_allclose(paths[label].learning_rates, rates, rtol=1e-12, atol=1e-15)
+
+
+def test_schedules_constant_is_flung_step_decay_stalls_warmup_cosine_arrives(
+    schedules_run,  # noqa: ANN001
+) -> None:
+    _, _, paths = schedules_run
+    const, step, warm = paths["Constant"], paths["Step decay"], paths["Warmup + cosine"]
+
+    def first_below(path, level: float) -> int | None:  # noqa: ANN001
+        hits = np.nonzero(path.loss < level)[0]
+        return int(hits[0]) if hits.size else None
+
+    # Constant: flung across the valley at once (12 to over 2000), 0.01 only at step 618.
+    assert 12 < const.loss[0] < 13 and const.loss[:10].max() > 2000
+    assert np.ptp(const.params[:10, 0]) > 1.0  # across the valley and back
+    assert first_below(const, 0.01) == 618
+    # Step decay: the constant run until step 300, then stuck far up the valley above 0.2.
+    np.testing.assert_array_equal(step.params[:301], const.params[:301])
+    assert step.learning_rates[299] == 1.0 and step.learning_rates[300] == pytest.approx(0.1)
+    assert np.linalg.norm(step.params[300] - 1.0) > 0.5
+    assert step.loss[300:].min() > 0.2 and step.loss[-1] > 0.9 * step.loss[600]
+    # Warmup + cosine: never flung (its loss stays within 20% of the start's), 0.01 by step
+    # 150, a millionth by step 300, and it ends far below both.
+    assert warm.loss.max() < 1.2 * warm.loss[0]
+    assert first_below(warm, 0.01) <= 150 and first_below(warm, 1e-6) <= 300
+    assert warm.loss[-1] < 1e-6 * min(const.loss[-1], step.loss[-1])
+
+
+def _design(problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
+    """The MSE's Hessian ``H`` over (m, b), the least-squares fit, and the data's x."""
+    x, y = np.asarray(problem.x), np.asarray(problem.y)
+    a = np.stack([x, np.ones_like(x)], axis=1)
+    fit, *_ = np.linalg.lstsq(a, y, rcond=None)
+    return 2.0 * a.T @ a / len(x), fit, x
+
+
+def test_weight_decay_the_valley_is_long_and_l2_ends_at_the_ridge_fit(weight_decay_run) -> None:  # noqa: ANN001
+    scene, problem, paths = weight_decay_run
+    hessian, fit, x = _design(problem)
+    assert x.min() >= 2.0 and x.max() <= 4.0
+    curvatures, axes = np.linalg.eigh(hessian)
+    assert curvatures[1] / curvatures[0] > 200  # a long, flat valley
+    np.testing.assert_allclose(fit, problem.minima[0].point, atol=1e-9)
+    # Adam + L2 descends f + (0.5 / 2)|θ|²: it stops where H (θ − fit) + 0.5 θ = 0.
+    l2 = scene.entry("Adam + L2 (0.5)").l2
+    ridge = np.linalg.solve(hessian + l2 * np.eye(2), hessian @ fit)
+    end = paths["Adam + L2 (0.5)"].params[-1]
+    assert np.linalg.norm(end - ridge) < 2e-3
+    assert np.round(end, 2).tolist() == [1.06, 0.65]
+    # Far down the valley: the shift from the fit lies along the flat axis.
+    shift = end - fit
+    assert np.linalg.norm(shift) > 1.5
+    assert abs(axes[:, 0] @ shift) > 20 * abs(axes[:, 1] @ shift)
+
+
+def test_weight_decay_adamw_stops_where_its_step_balances_the_pull(weight_decay_run) -> None:  # noqa: ANN001
+    scene, problem, paths = weight_decay_run
+    entry = scene.entry("AdamW (decay 0.5)")
+    h = entry.resolved_hyperparams(scene.convention)
+    lam, b1, b2, eps = h["weight_decay"], h["b1"], h["b2"], h["eps"]
+    assert lam == 0.5 == scene.entry("Adam + L2 (0.5)").l2 and b2 == 0.9
+    adamw = paths["AdamW (decay 0.5)"]
+    t = np.arange(1, adamw.steps + 1)[:, None]
+    m_hat = adamw.state["mu"] / (1 - b1**t)
+    v_hat = adamw.state["nu"] / (1 - b2**t)
+    step = m_hat / (np.sqrt(v_hat) + eps)
+    theta = adamw.params[:-1]
+    rest = slice(-200, None)
+    # The fixed point m̂ / (√ν̂ + ε) = −λ θ, on average over the last 200 steps (it jitters).
+    assert np.all(np.abs((step[rest] + lam * theta[rest]).mean(axis=0)) < 0.01)
+    # At rest Adam's step is at most 1 per weight, so no weight passes 1 / λ = 2.
+    assert np.abs(step[-500:]).max() <= 1.0
+    assert np.abs(adamw.params[-500:]).max() < 1.0 / lam
+    m, b = adamw.params[-1]
+    assert 1.97 < b < 2.0  # just under 2
+    # m is the best slope for that b: d(MSE)/dm = 0 there.
+    x, y = np.asarray(problem.x), np.asarray(problem.y)
+    best_m = (np.sum(x * y) - b * np.sum(x)) / np.sum(x * x)
+    assert abs(m - best_m) < 5e-3 and round(m, 2) == 0.67
+    # The same end as least squares with every weight at most 2 (projected gradient in numpy).
+    hessian, fit, _ = _design(problem)
+    box = np.zeros(2)
+    for _ in range(20_000):
+        box = np.clip(box - 0.04 * hessian @ (box - fit), -1.0 / lam, 1.0 / lam)
+    assert np.linalg.norm(adamw.params[-1] - box) < 0.02
+    # Much nearer the least-squares fit (the star) than Adam + L2.
+    l2_end = paths["Adam + L2 (0.5)"].params[-1]
+    assert np.linalg.norm(adamw.params[-1] - fit) < 0.3 * np.linalg.norm(l2_end - fit)
+
+
+def _rosenbrock_newton(start, steps: int, damping: float) -> np.ndarray:  # noqa: ANN001
+    """Damped Newton on Rosenbrock (a = 1, b = 100) as a plain loop: analytic gradient and
+    Hessian, the Hessian lifted by the least μ that makes its eigenvalues at least δ."""
+    p = np.array(start, dtype=float)
+    out = [p.copy()]
+    for _ in range(steps):
+        x, y = p
+        g = np.array([-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)])
+        hess = np.array([[2 - 400 * (y - 3 * x * x), -400 * x], [-400 * x, 200.0]])
+        mu = max(0.0, damping - np.linalg.eigvalsh(hess)[0])
+        p = p - np.linalg.solve(hess + mu * np.eye(2), g)
+        out.append(p.copy())
+    return np.array(out)
+
+
+def test_newton_strides_across_the_valley_gd_and_adam_barely_start(newton_run) -> None:  # noqa: ANN001
+    scene, _, paths = newton_run
+    newton = paths["Newton (damped)"]
+    damping = scene.entry("Newton (damped)").hyperparams["damping"]
+    plain = _rosenbrock_newton(scene.start, scene.steps, damping)
+    np.testing.assert_allclose(newton.params, plain, atol=1e-9)
+    # Ten long strides (one onto the far wall, loss 112), then a loss below 0.003.
+    strides = np.linalg.norm(newton.updates[:10], axis=1)
+    assert strides.mean() > 0.5 and np.sum(strides > 0.3) >= 8
+    k = int(np.argmax(newton.loss[:10]))
+    assert 100 < newton.loss[k] < 120 and newton.params[k, 0] > 0.9 and newton.params[k, 1] < 0
+    assert newton.loss[10] < 0.003
+    # GD and Adam after all 120 steps: on the valley floor, still beside the start.
+    for label in ("GD", "Adam"):
+        x, y = paths[label].params[-1]
+        assert x < -1.0 and abs(y - x * x) < 0.05 and paths[label].loss[-1] > 4.0, label
+
+
+def test_newton_loss_shrinks_by_the_damped_rate_near_the_minimum(newton_run) -> None:  # noqa: ANN001
+    scene, _, paths = newton_run
+    loss = paths["Newton (damped)"].loss
+    damping = scene.entry("Newton (damped)").hyperparams["damping"]
+    floor = np.linalg.eigvalsh(np.array([[802.0, -400.0], [-400.0, 200.0]]))[0]  # at (1, 1)
+    assert round(floor, 1) == 0.4
+    # Along the floor each step covers δ⁻¹·0.4 of what is left: the loss shrinks by (1 − 0.4/δ)².
+    rate = (1 - floor / damping) ** 2
+    assert round(rate, 2) == 0.64
+    np.testing.assert_allclose(loss[41:] / loss[40:-1], rate, rtol=1e-3)
+    assert loss[-1] > 1e-28  # still far above the rounding floor (about 1e-32) at the end
+
+
+def test_newton_saddle_undamped_climbs_to_it_damped_goes_downhill(newton_saddle_run) -> None:  # noqa: ANN001
+    from gdviz.core.surface import predictions
+
+    _, problem, paths = newton_saddle_run
+    y = np.asarray(problem.y)
+    origin = np.zeros((1, 2))
+    saddle_loss, grad = loss_and_grad_at(problem, origin)
+    assert saddle_loss[0] == pytest.approx(np.mean(y**2)) and round(saddle_loss[0], 2) == 1.79
+    assert np.all(grad == 0)
+    # A saddle: curvature of both signs (central differences of the gradient).
+    h = 1e-5
+    _, g_plus = loss_and_grad_at(problem, h * np.eye(2))
+    _, g_minus = loss_and_grad_at(problem, -h * np.eye(2))
+    hessian = (g_plus - g_minus) / (2 * h)  # row i: the gradient's derivative along axis i
+    curv = np.linalg.eigvalsh(0.5 * (hessian + hessian.T))
+    assert curv[0] < -1.0 < 1.0 < curv[1]
+    # Two mirror-image minima.
+    a, b = (np.asarray(m.point) for m in problem.minima)
+    np.testing.assert_allclose(a, -b, atol=1e-6)
+    # Undamped: down to 1.58 after one step, then back up on the saddle by step 3, for good.
+    undamped = paths["Newton (undamped)"]
+    assert undamped.loss[1] < 1.6 and round(undamped.loss[1], 2) == 1.58
+    assert np.all(np.linalg.norm(undamped.params[3:], axis=1) < 0.01)
+    np.testing.assert_allclose(undamped.loss[3:], saddle_loss[0], rtol=1e-4)
+    xs = np.linspace(-2.0, 2.0, 9)
+    assert np.abs(predictions(problem, undamped.params[-1:], xs)).max() < 1e-6  # a flat line
+    # Damped: every step downhill, within 5% of the minimum's loss by step 17, then at it.
+    damped = paths["Newton (damped)"]
+    best = problem.minima[0].loss
+    assert np.all(np.diff(damped.loss) <= 0)
+    assert int(np.argmax(damped.loss < 1.05 * best)) <= 17
+    assert min(np.linalg.norm(damped.params[-1] - p) for p in (a, b)) < 0.01
+    # GD and Adam roll off the saddle too, far below its loss.
+    for label in ("GD", "Adam"):
+        assert paths[label].loss[-1] < 0.02, label
+
+
+def test_fair_race_rates_are_the_tuners_and_each_beats_its_neighbours(fair_race_run) -> None:  # noqa: ANN001
+    from gdviz.core.optimizers import RULES
+    from gdviz.core.tune import COARSE, FINE, tune
+
+    scene, _, paths = fair_race_run
+    rates = {e.label: e.hyperparams["learning_rate"] for e in scene.optimizers}
+    # The caption's grid: 25 rates over [1e-4, 10], then 17 between the best one's neighbours.
+    assert (COARSE, FINE) == (25, 17)
+    for e in scene.optimizers:
+        spec = RULES[e.rule].spec("learning_rate")
+        assert max(spec.low, 1e-4) == 1e-4 and spec.high == 10.0, e.label
+    cell = (10.0 / 1e-4) ** (2 / (COARSE - 1) / (FINE - 1))  # one fine-grid step, as a ratio
+    # Re-tuning reproduces a committed rate (GD: one entry keeps the test to ~3 s).
+    again = tune(scene, labels=["GD"]).rates["GD"]
+    assert abs(np.log(again / rates["GD"])) <= np.log(cell) + 1e-12
+    # Every committed rate does better at step 200 than one fine-grid step either way.
+    final = {k: p.loss[-1] for k, p in paths.items()}
+    for factor in (cell, 1 / cell):
+        moved = scene
+        for e in scene.optimizers:
+            moved = moved.replace_entry(
+                e.label, hyperparams={**e.hyperparams, "learning_rate": rates[e.label] * factor}
+            )
+        for label, path in simulate(moved).items():
+            worse = path.diverged_at is not None or path.loss[-1] > final[label]
+            assert worse, (label, factor)
+
+
+def test_fair_race_gd_at_the_theorys_rate_and_the_tuned_ranking(fair_race_run) -> None:  # noqa: ANN001
+    from gdviz.core.optimizers import RULES
+
+    scene, _, paths = fair_race_run
+    kappa = scene.problem_params["condition"]
+    gd_rate = scene.entry("GD").hyperparams["learning_rate"]
+    theory = 2.0 / (1.0 + kappa)  # the constant rate with the fastest worst direction
+    assert round(gd_rate, 4) == 0.0196 and round(theory, 4) == 0.0198
+    assert gd_rate < theory < gd_rate * 1.062  # within one fine-grid step
+    assert gd_rate < 2.0 / kappa < gd_rate * 1.062  # the next one up diverges
+    # So large that GD bounces from wall to wall on every step.
+    angle = np.radians(scene.problem_params["angle"])
+    p = paths["GD"].params
+    across = -np.sin(angle) * p[:, 0] + np.cos(angle) * p[:, 1]
+    assert np.all(np.diff(np.sign(across)) != 0)
+    final = {k: float(v.loss[-1]) for k, v in paths.items()}
+    for label in ("Momentum", "Nesterov", "Adam"):
+        assert final[label] < 1e-8 and final[label] < 1e-5 * final["GD"], label
+    assert 5 < final["RMSprop"] / final["GD"] < 20  # about ten times above GD
+    adam_rate = scene.entry("Adam").hyperparams["learning_rate"]
+    usual = RULES["adam"].spec("learning_rate").default
+    assert usual == 0.1 and round(adam_rate, 1) == 3.2 and round(adam_rate / usual) == 32
