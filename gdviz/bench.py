@@ -193,6 +193,53 @@ def basin_figures(scene_name: str, steps: int | None, repeats: int = 5) -> dict[
     }
 
 
+NETWORK_RULES = (
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "nadam",
+    "lion",
+)
+"""The nine entries of the full-weight-space figures, each at its rule's default learning rate."""
+
+
+def network_figures(repeats: int = 5) -> dict[str, Any]:
+    """Full weight space (:mod:`gdviz.core.weightspace`): nine entries x 500 steps on a 2-8-8-1
+    tanh net with 200 moons points, full batch (``mlp_train_ms``; issue 15's goal is <= 300 ms),
+    and the loss over a 128² grid on their PCA plane (``plane_surface_128_ms``; goal <= 1 s):
+    medians over ``repeats`` after a first call that compiles (``mlp_compile_s``,
+    ``plane_surface_compile_s``)."""
+    from gdviz.core import RULES
+    from gdviz.core.scene import OptimizerEntry, Scene
+    from gdviz.core.weightspace import picture, picture_surface, train
+
+    entries = tuple(OptimizerEntry(r, RULES[r].title) for r in NETWORK_RULES)
+    scene = Scene("mlp", entries, problem_params={"dataset": "moons", "n": 200}, steps=500)
+    t0 = time.perf_counter()
+    paths = train(scene)
+    compile_s = time.perf_counter() - t0
+    train_ms = _median_ms(lambda i: train(scene), repeats)
+    shown = picture(scene, paths)
+    t0 = time.perf_counter()
+    picture_surface(shown, 128)
+    surface_s = time.perf_counter() - t0
+    return {
+        "weights": shown.network.n_weights,
+        "entries": len(entries),
+        "steps": scene.steps,
+        "mlp_compile_s": round(compile_s, 3),
+        "mlp_train_ms": round(train_ms, 2),
+        "plane_surface_compile_s": round(surface_s, 3),
+        "plane_surface_128_ms": round(
+            _median_ms(lambda i: picture_surface(shown, 128), repeats), 2
+        ),
+    }
+
+
 PLATFORMS = ("offscreen", "xcb")
 XVFB_SCREEN = "-screen 0 1920x1080x24"
 
@@ -247,6 +294,10 @@ def run(
     for name in names:
         if name in BASIN_SCENES:
             scenes[name].update(basin_figures(name, BASIN_SCENES[name], max(3, min(repeats, 7))))
+    # Networks belong to no built-in scene: measured in the default run and with --all, not when
+    # another single scene is asked for (a quick look stays quick).
+    if scene_names is None or "linear-regression" in names:
+        figures["networks"] = network_figures(max(3, min(repeats, 7)))
     if not core_only:
         window = window_figures(names, repeats, qt_platform, startup)
         for name, values in window.pop("scenes").items():
