@@ -796,8 +796,10 @@ def _problem_spec(name: str) -> ProblemSpec:
 
 def _check_network_scene(scene: Scene) -> None:
     """What a network scene must not hold: a start point, Newton's rules, gradient noise,
-    labels its plane does not find, or a run too big to record."""
+    labels its plane does not find, or a run too big to record. Its parameters are kept as
+    checked (``hidden`` a tuple), as a file gives them."""
     network = scene.build_network()
+    object.__setattr__(scene, "problem_params", dict(network.params))
     if scene.start != (0.0, 0.0):
         raise SceneError(
             "start: a network starts from its seeded initial weights (problem.init_seed), "

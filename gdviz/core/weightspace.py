@@ -1,17 +1,17 @@
 """Every optimizer entry of a network scene trained in full weight space, and the picture of it.
 
 A network scene (``[problem] name = "mlp"``, :mod:`gdviz.core.mlp`) runs each entry from the same
-seeded initial weights with the scene's seeded mini-batches (:func:`gdviz.core.simulate.
-batch_schedule`: entries with one batch size see the same batches), with the same rules,
-conventions and modifiers as the two-parameter scenes (:func:`gdviz.core.optimizers.
-entry_transform`; an L2 term and clipping act on the gradient as in :mod:`gdviz.core.simulate`),
-in ONE ``lax.scan`` under ``jit``. Each step records the full weights, the full-batch loss and the
+seeded initial weights with the scene's seeded mini-batches
+(:func:`gdviz.core.simulate.batch_schedule`: entries with one batch size see the same batches),
+with the same rules, conventions and modifiers as the two-parameter scenes
+(:func:`gdviz.core.optimizers.entry_transform`; an L2 term and clipping act on the gradient as
+in :mod:`gdviz.core.simulate`), in ONE ``lax.scan`` under ``jit``. Each step records the full weights, the full-batch loss and the
 train accuracy (:class:`WeightPath`). Divergence is :mod:`gdviz.core.simulate`'s: the first step
 whose loss or weights are not finite, whose loss passes ``LOSS_GROWTH`` times the starting loss or
 whose weights pass ``PARAM_LIMIT`` is refused, and the path stays at its last sound point.
 
 Not every entry fits a network: Newton's rules need a 2x2 Hessian, ``gradient_noise`` and own
-starts are two-parameter ideas (the scene refuses them; see :meth:`gdviz.core.scene.Scene`).
+starts are two-parameter ideas (:class:`gdviz.core.scene.Scene` refuses them).
 
 :func:`picture` adds what a view draws: the plane (:mod:`gdviz.core.plane`) the scene asks for,
 every path projected onto it, a view rectangle and the faithfulness readout;
@@ -109,9 +109,13 @@ class _Program:
     same function for every entry: the scan body takes them once per group of entries that see
     the same data (the full batch, or one batch table), with ``vmap`` over the group's weights,
     and then applies each entry's own rule to its gradient. Nine entries x 500 steps on a 2-8-8-1
-    net with 200 points: 465 ms with a pass per entry, compiled in 10 s; 249 ms grouped,
-    compiled in 4.3 s (one run, the machine loaded). Rule updates are per entry (a few small
-    elementwise ops each): vmapping entries of one rule gained nothing measurable here.
+    net with 200 points (the machine loaded, one run): 465 ms with a pass per entry, compiled in
+    10 s; 249 ms grouped, compiled in 4.3 s. Later, nine different rules: 180-235 ms of CPU time
+    (wall time up to twice that while other processes took the cores).
+
+    The rules' own updates stay per entry, a dozen tiny elementwise ops each: nine Adams took
+    295 ms where nine SGDs took 171 ms. Entries of one rule could share theirs under ``vmap``
+    (three learning rates of one rule, say); nine different rules could not.
 
     float64, as the rest of the core: the same run in float32 took 161 ms (float64's tanh costs
     ~4x float32's on this CPU: 74 vs 19 ms for 14.4 M), within the 0.3 s goal either way, so the

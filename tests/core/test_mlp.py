@@ -415,6 +415,8 @@ def test_a_network_scene_round_trips(tmp_path: Path) -> None:
     assert scene.build_network().arch.sizes == (2, 4, 1)
     assert scene.problem_params["hidden"] == (4,)
     assert parse_scene(dumps_scene(scene.replace(source=None))) == scene  # written afresh
+    made = Scene("mlp", scene.optimizers, {"dataset": "xor", "hidden": [4], "activation": "relu"})
+    assert made.problem_params["hidden"] == (4,)  # checked and hashable, as a file gives it
     edited = scene.replace_entry("Adam", hyperparams={"learning_rate": 0.02})
     path = tmp_path / "net.toml"
     save_scene(edited, path)
