@@ -16,15 +16,16 @@ if not _CACHE:
     os.environ["GDVIZ_TEST_CACHE_ROOT"] = _CACHE
     atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 os.environ["XDG_CACHE_HOME"] = _CACHE
+# The tests' own compiled programs go to a persistent cache of this run too, and so do those of
+# the Python processes they start (JAX reads these variables; the window's commands keep their own
+# folder under XDG_CACHE_HOME): a program one worker compiled, or one the simulate LRU evicted,
+# loads in ~20 ms instead of compiling again (~1 s). tests/core/test_rules_more.py alone: 53 s of
+# CPU without it, 50 s with an empty cache, 14 s with the cache its first run left. A torn read
+# (two workers writing one entry) is a JAX warning and a compile.
+os.environ["JAX_COMPILATION_CACHE_DIR"] = os.path.join(_CACHE, "jax-tests")
+os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
 
 import jax  # noqa: E402
-
-# The tests' own compiled programs go to a persistent cache of this run too: a program one worker
-# compiled, or one the simulate LRU evicted, loads in ~20 ms instead of compiling again (~1 s).
-# tests/core/test_rules_more.py alone: 53 s of CPU without it, 50 s with an empty cache, 14 s with
-# the cache its first run left. A torn read (two workers, one entry) is a JAX warning and a compile.
-jax.config.update("jax_compilation_cache_dir", os.path.join(_CACHE, "jax-tests"))
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 
 import gdviz.core.scene  # noqa: E402,F401  (JAX in float64, every problem registered, before any test)
 

@@ -22,16 +22,17 @@ SOAK = textwrap.dedent(
     import sys
     from gdviz.core.simulate import compiled_count
     sim_module = sys.modules["gdviz.core.simulate"]
-    # Bounds lowered so that a minute of soak crosses each several times (real ones: 16, 64 MB).
+    # Bounds lowered so that the soak crosses each several times (real ones: 16, 64 MB).
     sim_module.MAX_COMPILED = 6
-    sim_module.TABLE_CACHE_BYTES = 8 * 2**20
+    sim_module.TABLE_CACHE_BYTES = 3 * 2**20
 
     def lecture(b, i):
-        # n = 3000, steps = 400: the old schedule kept a 400 x b table per batch size (4 MB)
-        # and built a 400 x 3000 int64 one (10 MB) on the way.
+        # n = 1000, steps = 400: the old schedule kept a 400 x b table per batch size (2.6 MB)
+        # and built a 400 x 1000 int64 one (3.2 MB) on the way. (n = 3000 took 4x the time: each
+        # step's full-batch loss runs over the padded 4096 points.)
         return Scene(
             problem="linear_regression",
-            problem_params={"n": 3000, "noise": 0.5 + (i % 7) / 10, "data_seed": i % 5},
+            problem_params={"n": 1000, "noise": 0.5 + (i % 7) / 10, "data_seed": i % 5},
             optimizers=(
                 OptimizerEntry("sgd", "sgd", {"learning_rate": 0.01 + (i % 9) / 1000}, batch_size=b),
                 OptimizerEntry("adam", "adam", {"learning_rate": 0.05}),
@@ -50,7 +51,7 @@ SOAK = textwrap.dedent(
 
     def edits(first, count, new_shape_every):
         for i in range(first, first + count):
-            b = 2500 + (i // new_shape_every)  # a new batch size: a new shape, a new compile
+            b = 800 + (i // new_shape_every)  # a new batch size: a new shape, a new compile
             shapes.add(b)
             simulate(lecture(b, i))
 
