@@ -5,6 +5,9 @@
 (settled where the gradient vanishes but the loss is above the best known: a local minimum or
 another stationary point), ``stalled`` (the loss has almost stopped falling although the gradient
 is not small: the steps shrank, as AdaGrad's do), ``diverged`` (a step blew up; the path stops).
+A regularised optimizer that rests where its L2 term or weight decay balances the loss's gradient
+has ``converged`` to its own objective's minimum, and says so (it is not stalled: larger steps
+would not take it further).
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ class Status:
     text: str
 
 
-def classify(path: Trajectory, problem: Problem, step: int, scale: float) -> Status:
+def classify(
+    path: Trajectory, problem: Problem, step: int, scale: float, l2: float = 0.0
+) -> Status:
     """The status of ``path`` at ``step``.
 
     Args:
@@ -38,6 +43,7 @@ def classify(path: Trajectory, problem: Problem, step: int, scale: float) -> Sta
       problem: its problem (for known minima and the gradient).
       step: the playback step.
       scale: a length of the view (its diagonal): "not moving" means moving less than 1e-4 of it.
+      l2: the entry's L2 coefficient (its recorded gradients are the regularised loss's).
     """
     step = int(np.clip(step, 0, path.steps))
     if path.diverged_at is not None and step >= path.diverged_at:
@@ -77,10 +83,29 @@ def classify(path: Trajectory, problem: Problem, step: int, scale: float) -> Sta
     _, grads = loss_and_grad_at(problem, np.stack([path.params[0], here]))
     start_grad, grad = (float(np.linalg.norm(g)) for g in grads)
     if grad > 1e-3 * max(start_grad, 1e-12):
-        return Status("stalled", "stalled: steps too small")
+        return _balanced(path, step, grad, l2) or Status("stalled", "stalled: steps too small")
     if not settled:
         return Status("converging", "converging")
     for m in problem.minima:
         if m.kind == "local" and np.linalg.norm(here - np.asarray(m.point)) < 1e-2 * scale:
             return Status("stuck", "stuck in a local minimum")
     return Status("stuck", "stuck at a stationary point")
+
+
+def _balanced(path: Trajectory, step: int, grad: float, l2: float) -> Status | None:
+    """``converged`` where a regulariser holds the path against a loss gradient of norm ``grad``.
+
+    L2: the recorded gradient is the regularised loss's, ``∇f + l2 θ``; at its minimum it is a
+    small part of ``∇f``. Decoupled decay: the update is the rule's step plus ``−η λ θ``; where
+    they cancel, the update is a small part of the decay's pull (the weight-decay scene's AdamW:
+    |u| = 0.002 against |ηλθ| = 0.021, while AdaGrad's stalled steps have no decay to cancel).
+    """
+    k = step - 1
+    if path.decay is not None:
+        pull = float(np.linalg.norm(path.decay[k]))
+        if pull > 0 and float(np.linalg.norm(path.updates[k])) < 0.5 * pull:
+            return Status("converged", "converged: weight decay balances the loss")
+        return None
+    if l2 > 0 and float(np.linalg.norm(path.grads[k])) < 0.1 * grad:
+        return Status("converged", "converged: the L2 term balances the loss")
+    return None

@@ -497,7 +497,8 @@ class OptimizerRow(QFrame):
             self.status.setText("…")
             return
         (x0, x1), (y0, y1) = ctl.scene.view_rect()
-        status = classify(path, ctl.problem, ctl.step, math.hypot(x1 - x0, y1 - y0))
+        l2 = ctl.scene.entry(self.label).l2
+        status = classify(path, ctl.problem, ctl.step, math.hypot(x1 - x0, y1 - y0), l2)
         colors = DARK_STATUS_COLORS if self.theme.dark else STATUS_COLORS
         muted = "#A0A4AC" if self.theme.dark else "#666666"
         loss = float(path.loss[min(ctl.step, path.steps)])

@@ -43,3 +43,31 @@ def test_divergence_is_reported_with_its_step() -> None:
     path = simulate(scene)["gd"]
     assert _status(scene, "gd") == f"diverged at step {path.diverged_at}"
     assert _status(scene, "gd", step=path.diverged_at - 1) == "converging"
+
+
+def test_regularised_rests_are_converged_not_stalled() -> None:
+    """AdamW rests where its decay cancels its step, Adam + L2 where l2 θ cancels ∇f: both
+    converged to their own objectives, though the plain loss's gradient is large there."""
+    scene = load_scene("weight-decay")
+    paths, problem = simulate(scene), scene.build_problem()
+    texts = {
+        e.label: classify(paths[e.label], problem, scene.steps, 10.0, e.l2).text
+        for e in scene.optimizers
+    }
+    assert texts == {
+        "AdamW (decay 0.5)": "converged: weight decay balances the loss",
+        "Adam + L2 (0.5)": "converged: the L2 term balances the loss",
+    }
+    # Without its l2 the same path would be "stalled": the claim rests on the regulariser.
+    adam = scene.entry("Adam + L2 (0.5)")
+    assert classify(paths[adam.label], problem, scene.steps, 10.0).text.startswith("stalled")
+
+
+def test_clipped_small_steps_are_not_taken_for_a_regulariser() -> None:
+    scene = Scene(
+        problem="quadratic",
+        optimizers=(OptimizerEntry("sgd", "gd", {"learning_rate": 0.1}, clip_norm=1e-3),),
+        start=(3.0, 2.0),
+        steps=200,
+    )
+    assert _status(scene, "gd") == "stalled: steps too small"
