@@ -1368,6 +1368,8 @@ def load_scene(name_or_path: str | Path) -> Scene:
         raise SceneError(f"{_show(name_or_path)}: not a scene name or file path") from None
     shown = _elide(str(path), 2 * ELIDE)
     if not exists:
+        if path.suffix or len(path.parts) > 1:  # meant as a file: the list would bury the path
+            raise SceneError(f"{shown}: no such scene file (`gdviz scenes` lists the built-in ones)")
         raise SceneError(
             f"{shown}: no such scene file, and not a built-in scene "
             f"(built-in: {', '.join(builtin_scene_names())})"
