@@ -2,7 +2,9 @@
 
 Linked to the 2-D view through the controller: the same start, playback step and visibility.
 Heights are the loss (or log₁₀ loss) scaled so that the surface is about half as tall as it is
-wide, whatever the problem's units. Axes with tick labels run along the surface's edges.
+wide, whatever the problem's units. Axes with tick labels run along the surface's edges. The loss
+is the one the 2-D view draws: ``loss + (l2/2)·|θ|²`` while the visible entries share an ``l2``
+(``Scene.surface_l2``), and the trails and heads are lifted onto that same surface.
 
 Needs OpenGL: where none can be had (the offscreen platform, a remote session without GL) the app
 runs on with this view replaced by a one-line reason.
@@ -31,7 +33,7 @@ from PySide6.QtGui import QFont, QGuiApplication, QImage, QPainter, QSurfaceForm
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from gdviz.core import surface
-from gdviz.core.surface import loss_and_grad_at
+from gdviz.core.surface import l2_term, loss_and_grad_at
 from gdviz.ui.controller import Controller
 from gdviz.ui.items import colour_values
 from gdviz.ui.overlays import COLORS, KINDS, OverlaySet, geometry
@@ -206,6 +208,7 @@ class Surface3DView(QWidget):
         self.theme = theme
         self.view = None
         self.heights: Heights | None = None
+        self.surface_l2 = 0.0  # the L2 coefficient of the surface drawn (0: the plain loss)
         self.lines: dict[str, object] = {}
         self.overlay_items: dict[str, object] = {}
         self.axes: Axes3D | None = None
@@ -315,10 +318,13 @@ class Surface3DView(QWidget):
         return self.controller.scene.view_rect()
 
     def refresh_surface(self) -> None:
+        """Evaluate the surface and draw it: the regularised loss when the visible entries share
+        an L2 term (``Scene.surface_l2``), as in the 2-D view, and the height axis says so."""
         if self.view is None:
             return
         rect = self.rect()
-        s = surface(self.controller.problem, rect, GRID)
+        s = surface(self.controller.problem, rect, GRID, l2=self.controller.scene.surface_l2)
+        self.surface_l2 = s.l2
         self.heights = Heights(s.loss, rect, self.log_height.isChecked())
         z = self.heights.grid  # (ny, nx): row i is ys[i]
         lut = self.theme.surface_lut().astype(float) / 255.0
@@ -329,7 +335,9 @@ class Surface3DView(QWidget):
             x=s.xs, y=s.ys, z=z.T, colors=colors.transpose(1, 0, 2).reshape(-1, 4)
         )
         assert self.axes is not None
-        self.axes.update(rect, self.heights, self.controller.problem.axis_names, self.theme)
+        self.axes.update(
+            rect, self.heights, self.controller.problem.axis_names, self.theme, self.surface_l2
+        )
         self.update_paths()
 
     def reset_camera(self) -> None:
@@ -368,7 +376,13 @@ class Surface3DView(QWidget):
         if self.view is None or not self.isVisible():
             return  # showEvent catches up: no surface is computed for a hidden tab
         scene = self.controller.scene
-        key = (scene.problem, tuple(sorted(scene.problem_params.items())), scene.view)
+        # surface_l2 too: an L2 term set, changed, hidden or no longer shared is another loss.
+        key = (
+            scene.problem,
+            tuple(sorted(scene.problem_params.items())),
+            scene.view,
+            scene.surface_l2,
+        )
         if key != self._problem_key:
             old = self._problem_key
             first = old is None or key[0] != old[0]  # type: ignore[index]
@@ -382,16 +396,19 @@ class Surface3DView(QWidget):
                 line.setData(color=_rgba(entry_color(i, entry.color, self.theme)))
         self.update_paths()
 
-    def lifted(self, loss: np.ndarray) -> np.ndarray:
-        """Heights of losses, lifted a little so that lines stay above the surface."""
+    def lifted(self, loss: np.ndarray, params: np.ndarray) -> np.ndarray:
+        """Heights of the problem's ``loss`` at ``(k, 2)`` ``params``, on the surface drawn (its L2
+        term added), lifted a little so that lines stay above it."""
         assert self.heights is not None
         (x0, x1), (y0, y1) = self.rect()
+        if self.surface_l2:
+            loss = np.asarray(loss) + l2_term(params, self.surface_l2)
         return self.heights.of(loss) + 0.004 * max(x1 - x0, y1 - y0)
 
     def path_heights(self, params: np.ndarray) -> np.ndarray:
         """Heights of arbitrary points (overlay ends): their loss is evaluated."""
         loss, _ = loss_and_grad_at(self.controller.problem, params)
-        return self.lifted(loss)
+        return self.lifted(loss, np.asarray(params, dtype=float).reshape(-1, 2))
 
     def showEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt's name)
         super().showEvent(event)
@@ -419,7 +436,8 @@ class Surface3DView(QWidget):
                 continue
             k = min(ctl.step, path.steps)
             xy = path.params[: k + 1]
-            z = self.lifted(path.loss[: k + 1])  # the recorded losses: nothing to evaluate
+            # The recorded losses (the problem's own: the L2 term is added from the points).
+            z = self.lifted(path.loss[: k + 1], xy)
             line.setData(pos=np.column_stack([xy, z]))
             heads.append(np.append(xy[-1], z[-1]))
             colors.append(_rgba(entry_color(i, entry.color, self.theme)))
@@ -482,7 +500,8 @@ def tick_text(value: float) -> str:
 class Axes3D:
     """Axis lines along the surface's front and right edges and up its front-left corner, with
     ticks and labels in the theme's foreground colour: the two parameters by name, and the loss
-    (on a log scale when the heights are log₁₀ loss).
+    (on a log scale when the heights are log₁₀ loss; ``loss + (l2/2)·|θ|²`` when the surface is
+    the regularised loss).
 
     Placed for the reset camera (looking from the front right), like a printed 3-D plot.
     """
@@ -515,6 +534,7 @@ class Axes3D:
         heights: Heights,
         names: tuple[str, str],
         theme: Theme,
+        l2: float = 0.0,
     ) -> None:
         for item in self.labels:
             self.view.removeItem(item)  # type: ignore[attr-defined]
@@ -562,10 +582,18 @@ class Axes3D:
             z = (v - heights.low) * heights.scale
             segments += [(x0, y0, z), (x0 - tick, y0 - tick, z)]
             self._label((x0 - gap, y0 - gap, z), text, small, fg, a.AlignRight | a.AlignVCenter)
-        title = "loss (log scale)" if heights.log else "loss"
-        self._label((x0, y0, top + gap), title, big, fg, a.AlignHCenter | a.AlignBottom)
+        # Which loss over the scale, on two lines: the regularised loss's name is long, and one
+        # line centred on the axis ran off the view's left edge.
+        self._label((x0, y0, top + gap), height_title(l2), big, fg, a.AlignHCenter | a.AlignBottom)
+        if heights.log:
+            self._label((x0, y0, top + gap), "(log scale)", small, fg, a.AlignHCenter | a.AlignTop)
         color = list(_rgba(fg))
         self.lines.setData(pos=np.array(segments, dtype=float), color=tuple(color))  # type: ignore[attr-defined]
+
+
+def height_title(l2: float) -> str:
+    """The height axis's title, in the 2-D colour bar's words: which loss the surface is."""
+    return f"loss + ({l2:g}/2)·|θ|²" if l2 else "loss"
 
 
 def _segments(polyline: np.ndarray) -> np.ndarray:

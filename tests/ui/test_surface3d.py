@@ -1,4 +1,5 @@
-"""The 3-D view under Xvfb: heights equal the surface grid, and pictures are real and move.
+"""The 3-D view under Xvfb: heights equal the surface grid (the L2 one when shared), and pictures
+are real and move.
 
 OpenGL needs a display: these tests start Xvfb (``xvfb-run``) and run the checks in a child
 process on Qt's xcb platform. They skip, saying why, only where Xvfb is not installed; .ci/run
@@ -29,6 +30,7 @@ CHECK = textwrap.dedent(
     import json, sys
     import numpy as np
     from gdviz.core import load_scene, surface
+    from gdviz.core.surface import loss_and_grad_at
     from gdviz.ui.app import _application
     from gdviz.ui.controller import Controller
     from gdviz.ui.overlays import OverlaySet
@@ -70,15 +72,53 @@ CHECK = textwrap.dedent(
         def labels():
             return {item.text: item.color.name().upper() for item in view.axes.labels}
 
+        # An L2 term: the surface, trails and heads are the regularised loss while every visible
+        # entry shares it, as in the 2-D view, and the plain loss again once they do not.
+        rect = ctl.scene.view_rect()
+        lift = 0.004 * max(rect[0][1] - rect[0][0], rect[1][1] - rect[1][0])
+
+        def drawn(l2):
+            # The GL items hold the core's surface, and the trails its loss + (l2/2)|θ|² at
+            # their points (evaluated afresh here, the L2 term by hand); the heads end them.
+            s = surface(ctl.problem, rect, GRID, l2=l2)
+            heights = view.heights
+            ok = view.surface_l2 == l2 and bool(
+                np.allclose(view.surface_item._z, heights.of(s.loss).T, rtol=0, atol=1e-9)
+            )
+            heads = []
+            for label in ("GD", "Momentum"):
+                if not ctl.scene.entry(label).visible:
+                    continue
+                xy = ctl.results[label].params[: ctl.step + 1]
+                want = loss_and_grad_at(ctl.problem, xy)[0] + l2 / 2 * (xy**2).sum(axis=1)
+                z = view.lines[label].pos[:, 2]
+                # The scan's recorded losses and a fresh evaluation agree to ~1e-8 (heights 0-4).
+                ok = ok and bool(np.allclose(z, heights.of(want) + lift, rtol=0, atol=1e-6))
+                heads.append(view.lines[label].pos[-1])
+            return ok and bool(np.allclose(view.heads.pos, heads, atol=1e-12))
+
+        ctl.set_step(120)
+        plain_z = view.surface_item._z.copy()
+        ctl.set_entry_field("Momentum", "l2", 3.0)  # GD has none: not shared, the plain loss
+        out["l2_unshared_plain"] = drawn(0.0) and "loss" in labels()
+        ctl.set_visible("GD", False)  # Momentum alone is visible: its loss + (3/2)|θ|²
+        out["l2_shared_drawn"] = drawn(3.0)
+        out["l2_surface_moved"] = float(np.abs(view.surface_item._z - plain_z).max())
+        out["l2_title"] = "loss + (3/2)·|θ|²" in labels() and "(log scale)" in labels()
+        ctl.set_visible("GD", True)
+        out["l2_back_to_plain"] = drawn(0.0) and "loss + (3/2)·|θ|²" not in labels()
+        ctl.set_entry_field("Momentum", "l2", 0.0)
+        ctl.set_step(300)
+
         names = ctl.problem.axis_names
         light = labels()
-        out["axis_titles"] = all(n in light for n in names) and "loss (log scale)" in light
+        out["axis_titles"] = all(n in light for n in names) and {"loss", "(log scale)"} <= set(light)
         out["tick_labels"] = len(light) >= 10
         out["light_colour"] = set(light.values()) == {LIGHT.foreground.upper()}
         view.set_theme(DARK)
         out["dark_colour"] = set(labels().values()) == {DARK.foreground.upper()}
         view.log_height.setChecked(False)
-        out["linear_title"] = "loss" in labels() and "loss (log scale)" not in labels()
+        out["linear_title"] = "loss" in labels() and "(log scale)" not in labels()
         view.log_height.setChecked(True)
         ctl.set_scene(load_scene("rosenbrock"))
         ctl.wait_until_computed()
@@ -145,6 +185,9 @@ def test_3d_heights_pictures_and_trails(tmp_path: Path) -> None:
     assert out["changed_pixels"] > 500  # the trails and balls moved with the step
     assert out["trail_points"] == 301 and out["trail_end_matches_path"]
     assert out["update_in_3d"]  # the overlays lie on the 3-D surface too
+    # The L2 surface: drawn only while every visible entry shares it, trails and heads on it
+    assert out["l2_unshared_plain"] and out["l2_shared_drawn"] and out["l2_back_to_plain"]
+    assert out["l2_surface_moved"] > 0.1 and out["l2_title"]
     # Axes: both parameters by name, the loss, ticks, in the theme's foreground colour
     assert out["axis_titles"] and out["tick_labels"]
     assert out["light_colour"] and out["dark_colour"] and out["dark_background"]
