@@ -42,21 +42,28 @@ progressively (64², then 128², then 256²) and cancel it on any edit (:class:`
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdviz.core.optimizers import RULES, Convention, make_transform
+from gdviz.core.optimizers import RULES, Convention, EntryKind, entry_transform
 from gdviz.core.problems import Problem, Rect
 from gdviz.core.scene import OptimizerEntry, Scene, SceneError
-from gdviz.core.simulate import PARAM_LIMIT, batch_schedule, noise_schedule
+from gdviz.core.simulate import (  # its gradient modifiers and values: the map is its run
+    PARAM_LIMIT,
+    _clip,
+    _traced_values,
+    batch_schedule,
+    noise_schedule,
+)
 from gdviz.core.types import Array, Batch, Consts, LossFn, NDArray
 
 __all__ = [
@@ -96,20 +103,36 @@ BOX_FACTOR = 10.0
 
 CHUNK_ELEMS = 1 << 19
 """Pixels x (samples per gradient) per chunk, and :data:`MAX_CHUNK` pixels at most. Measured on
-2 shared cores (local-minimum, momentum, 128², 400 steps): 4.5 s with 546-pixel chunks, 3.8 s with
-4096, 3.5 s with 16384; the run is bound by the loss's arithmetic (tanh in float64), not by the
+2 shared cores (local-minimum, momentum, 128², 400 steps, float64): 4.5 s with 546-pixel chunks,
+3.8 s with 4096, 3.5 s with 16384; the run is bound by the loss's arithmetic (tanh), not by the
 per-step overhead, past a few thousand pixels."""
 
-MAX_CHUNK = 1 << 14
-"""Pixels per chunk at most: a chunk of Himmelblau at 500 steps takes ~0.1 s, so a cancel waits
-no longer than that. Chunks of 65536 were ~20-30% faster per pixel on an idle machine."""
+MAX_CHUNK = 1 << 15
+"""Pixels per chunk at most. Every op of the scan body is a kernel per step, whose dispatch costs
+the same whatever the chunk: the five Himmelblau entries at 256² (float32) took ~25% less CPU in
+chunks of 65536 than of 16384. A chunk of the slowest rule (AdaGrad, 500 steps) at 32768 pixels
+takes ~0.1 s, so a cancel waits no longer than that."""
 
 MIN_CHUNK = 256
 """No chunk is smaller than this (a smaller map is one chunk, padded)."""
 
 MAX_COMPILED = 16
-"""Compiled map programs kept, least recently used first out (one per rule, convention, loss,
-batching and shape; ~1-2 MB each)."""
+"""Compiled map programs kept, least recently used first out (one per entry kind, convention,
+loss, batching, shape and precision; ~1-2 MB each)."""
+
+Precision = Literal["auto", "float32", "float64"]
+
+PRECISIONS: tuple[Precision, ...] = ("auto", "float32", "float64")
+
+PRECISION: Precision = "auto"
+"""The maps' default arithmetic: float32 for the rules that do not adapt their step size, float64
+for those that do (see the module note on precision)."""
+
+CPU_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
+"""XLA options for the map programs on a CPU (no other backend sees them): no YNNPACK fusions.
+XLA hands float32 reductions (the mean over a dataset's samples in a network's gradient) to
+YNNPACK, which ran the tiny network's map 16x slower than XLA's own loops (2.5 s vs 0.15 s of
+CPU, GD at 64², 400 steps)."""
 
 
 class Cancelled(Exception):  # noqa: N818 (a state, not an error)
@@ -201,6 +224,18 @@ def outcome_of_path(
 # --- the compiled program ---------------------------------------------------------------------
 
 
+@functools.cache
+def _compiler_options() -> dict[str, str] | None:
+    """:data:`CPU_COMPILER_OPTIONS` on a CPU backend that knows them; None elsewhere (a GPU)."""
+    if jax.default_backend() != "cpu":
+        return None
+    try:  # an XLA without the option refuses it by name: then compile as it likes
+        jax.jit(lambda x: x + 1, compiler_options=CPU_COMPILER_OPTIONS)(np.float32(0))
+    except jax.errors.JaxRuntimeError:
+        return None
+    return CPU_COMPILER_OPTIONS
+
+
 class _MapProgram:
     """The jitted map of one structure: ``run(pixels...)`` for a chunk of pixels at once."""
 
@@ -208,16 +243,17 @@ class _MapProgram:
         self,
         loss_fn: LossFn,
         convention: Convention,
-        rule: str,
+        kind: EntryKind,
         batched: bool,
-        hyper_names: tuple[str, ...],
-        varied: tuple[str, ...],
+        axes: Mapping[str, int | None],
     ) -> None:
         grad_fn = jax.jacfwd(loss_fn)  # as simulate: forward mode suits two parameters
+        hess_fn = jax.jacfwd(jax.jacfwd(loss_fn))
+        needs_hessian = RULES[kind.rule].needs_hessian
 
         def one(
             start: Array,
-            hyper: dict[str, Array],
+            values: dict[str, Array],
             noise_std: Array,
             consts: Consts,
             data: Batch,
@@ -226,10 +262,12 @@ class _MapProgram:
             minima: Array,
             tol2: Array,
             box: Array,
+            consts64: Consts,
+            data64: Batch,
         ) -> tuple[Array, ...]:
-            tx = make_transform(rule, convention, hyper)
+            tx = entry_transform(kind, convention, values)
 
-            def d2_nearest(p: Array) -> tuple[Array, Array]:
+            def d2_nearest(p: tuple[Array, Array]) -> tuple[Array, Array]:
                 # The minima one by one, on the two coordinates: a reduction over a (pixels, m, 2)
                 # array or an argmin per step made the whole map 5-10x slower on CPU.
                 best = (p[0] - minima[0, 0]) ** 2 + (p[1] - minima[0, 1]) ** 2
@@ -244,46 +282,72 @@ class _MapProgram:
                 p, state, entered = carry
                 k, idx, eps = xs
                 batch = tuple(a[idx] for a in data) if batched else data
-                g = grad_fn(p, consts, batch) + noise_std * eps
-                u, state = tx.update(g, state, p)
-                q = p + u
+                v = jnp.stack(p)
+                g = grad_fn(v, consts, batch) + noise_std * eps
+                if kind.l2:  # as simulate's scan body
+                    g = g + values["l2"] * v
+                if kind.clip:
+                    g = _clip(g, values["clip_norm"])
+                if needs_hessian:  # Newton's rules take the vector and its Hessian
+                    hess = hess_fn(v, consts, batch)
+                    if kind.l2:
+                        hess = hess + values["l2"] * jnp.eye(2, dtype=hess.dtype)
+                    u, state = tx.update(g, state, v, hessian=hess)
+                else:  # every other rule acts on each coordinate alone: see the class note
+                    u, state = tx.update((g[0], g[1]), state, p)
+                q = (p[0] + u[0], p[1] + u[1])
+                # A rule that computes in float64 whatever it is given (optax's Newton) keeps
+                # the carry's precision: the scan's carry may not change type.
+                q, state = jax.tree.map(lambda a, b: a.astype(b.dtype), (q, state), carry[:2])
                 # NaN fails every comparison, so a non-finite point is outside the box too.
                 out = ~((q[0] >= box[0, 0]) & (q[0] <= box[1, 0]))
                 out |= ~((q[1] >= box[0, 1]) & (q[1] <= box[1, 1]))
-                uu = u[0] * u[0] + u[1] * u[1]
-                # Two consecutive points in minima's balls a step shorter than 2 tol apart are in
-                # the same ball: balls are at least 2 tol apart (tol <= a quarter of the gap
-                # between minima). So the carry needs no "which minimum" of its own.
-                same = (d2_nearest(p)[0] <= tol2) & (d2_nearest(q)[0] <= tol2) & (uu < 4 * tol2)
-                entered = jnp.where(out | (entered < 0), -1, jnp.where(same, entered, k))
-                return (q, state, entered), uu
+                # The step as the points show it (outcome_of_path's last move). Not |u|: XLA
+                # recomputes u in this fusion, the gradient and the rule's divisions with it
+                # (3-4x the whole map's time for GD, AdaGrad and RMSprop).
+                dx, dy = q[0] - p[0], q[1] - p[1]
+                moved2 = dx * dx + dy * dy
+                # ``entered``: -1 once the run has left the box, -2 while its point is in no
+                # minimum's ball, else the first step of its current stay in one. Two
+                # consecutive points in balls less than 2 tol apart are in the same ball (balls
+                # are at least 2 tol apart: tol <= a quarter of the gap between minima), so
+                # neither "which minimum" nor "was the last point near" needs a carry of its own.
+                near = d2_nearest(q)[0] <= tol2
+                stay = jnp.where((entered >= 0) & (moved2 < 4 * tol2), entered, k)
+                entered = jnp.where(out | (entered == -1), -1, jnp.where(near, stay, -2))
+                return (q, state, entered), moved2
 
             def step(carry, xs):  # noqa: ANN001, ANN202
                 return advance(carry, xs)[0], None
 
-            # The carry holds the point, the rule's state, and one counter: the first step of
-            # the current stay in a minimum's ball, or -1 once the run has left the box. Each
-            # array in the carry costs a kernel per step on CPU (the point and state cost two,
-            # measured: four bookkeeping arrays made a map ~3x slower than this one).
+            # The carry holds the point, the rule's state and one counter. Each array in the
+            # carry costs a kernel per step on CPU, so nothing else is recorded. The point is two
+            # arrays (x, y), not one (pixels, 2): contiguous, not strided (~20% of a map's time).
             steps = noise.shape[0]
             ks = jnp.arange(1, steps + 1, dtype=jnp.int32)
             xs = (ks, batch_idx, noise)
-            carry = (start, tx.init(start), jnp.zeros((), jnp.int32))
-            carry, _ = jax.lax.scan(step, carry, jax.tree.map(lambda a: a[:-1], xs))
-            (p, _, entered), uu = advance(carry, jax.tree.map(lambda a: a[-1], xs))
+            p0 = (start[0], start[1])
+            state0 = tx.init(jnp.stack(p0) if needs_hessian else p0)
+            entered0 = jnp.where(d2_nearest(p0)[0] <= tol2, 0, -2).astype(jnp.int32)
+            carry, _ = jax.lax.scan(
+                step, (p0, state0, entered0), jax.tree.map(lambda a: a[:-1], xs)
+            )
+            (p, _, entered), moved2 = advance(carry, jax.tree.map(lambda a: a[-1], xs))
             best, j = d2_nearest(p)
-            return loss_fn(p, consts, data), entered, jnp.where(best <= tol2, j, -1), uu
+            # The final loss in float64 whatever the run's precision: a float32 map's loss
+            # overflows where the float64 loss at the same point is finite.
+            loss = loss_fn(jnp.stack(p).astype(jnp.float64), consts64, data64)
+            return loss, entered, jnp.where(best <= tol2, j, -1), moved2
 
         # Only what varies from pixel to pixel is mapped: the starts of a basin map, the two
         # hyperparameters of a stability map. A hyperparameter the same for every pixel stays a
         # scalar: mapped, Adam's b1 ** t and b2 ** t became a power per pixel and step, and Adam's
         # basin map 6x slower.
-        start_axis = 0 if "start" in varied else None
-        hyper_axes = {name: 0 if name in varied else None for name in hyper_names}
         pixels = jax.vmap(
-            one, in_axes=(start_axis, hyper_axes, None, None, None, None, None, None, None, None)
+            one,
+            in_axes=(axes["start"], {k: a for k, a in axes.items() if k != "start"}) + (None,) * 10,
         )
-        self.run = jax.jit(pixels)
+        self.run = jax.jit(pixels, compiler_options=_compiler_options())
 
 
 @dataclass(frozen=True)
@@ -301,27 +365,23 @@ class _Job:
     still_tol: float
     box: NDArray
     samples: int
-    hyper: dict[str, float]
+    values: dict[str, object]
     noise_std: float
-
-    @property
-    def hyper_names(self) -> tuple[str, ...]:
-        return tuple(self.hyper)
 
 
 _programs: OrderedDict[tuple[object, ...], _MapProgram] = OrderedDict()
 _programs_lock = threading.Lock()
 
 
-def _program(job: _Job, varied: tuple[str, ...], chunk: int) -> _MapProgram:
-    key = (*job.key, varied, chunk)
+def _program(job: _Job, axes: Mapping[str, int | None], chunk: int, dtype: str) -> _MapProgram:
+    key = (*job.key, tuple(sorted(axes.items())), chunk, dtype)
     with _programs_lock:
         program = _programs.get(key)
         if program is not None:
             _programs.move_to_end(key)
             return program
-        loss_fn, convention, rule, batched = job.key[:4]
-        program = _MapProgram(loss_fn, convention, rule, batched, job.hyper_names, varied)  # type: ignore[arg-type]
+        loss_fn, convention, kind, batched = job.key[:4]
+        program = _MapProgram(loss_fn, convention, kind, batched, axes)  # type: ignore[arg-type]
         _programs[key] = program
         while len(_programs) > MAX_COMPILED:
             _programs.popitem(last=False)
@@ -353,7 +413,7 @@ def _job(scene: Scene, problem: Problem, entry: OptimizerEntry, steps: int, rect
     key = (
         problem.loss_fn,
         scene.convention,
-        entry.rule,
+        entry.kind,
         batched,
         steps,
         problem.n,
@@ -372,7 +432,7 @@ def _job(scene: Scene, problem: Problem, entry: OptimizerEntry, steps: int, rect
         still_tol=still_tolerance(rect),
         box=divergence_box(rect),
         samples=samples,
-        hyper=entry.resolved_hyperparams(scene.convention),
+        values=_traced_values(entry, scene.convention, steps),
         noise_std=entry.gradient_noise,
     )
 
@@ -389,7 +449,7 @@ class _Result:
 def _classify(ends: tuple[NDArray, ...], still_tol: float) -> tuple[NDArray, NDArray, NDArray]:
     """Outcome, settle step and final loss from what the scan returns (as :func:`outcome_of_path`)."""
     loss, entered, near, last_move2 = ends
-    diverged = (entered < 0) | ~np.isfinite(loss)
+    diverged = (entered == -1) | ~np.isfinite(loss)
     still = last_move2 <= still_tol * still_tol
     outcome = np.where(near >= 0, near, np.where(still, SETTLED, NOT_SETTLED))
     outcome = np.where(diverged, DIVERGED, outcome)
@@ -397,8 +457,19 @@ def _classify(ends: tuple[NDArray, ...], still_tol: float) -> tuple[NDArray, NDA
     return outcome, settle, np.where(diverged, np.inf, loss)
 
 
+def _cast(tree: Any, dtype: np.dtype[Any]) -> Any:
+    """Every floating-point array (or number) of ``tree`` as ``dtype``; integers stay."""
+
+    def cast(a: Any) -> NDArray:
+        a = np.asarray(a)
+        return a.astype(dtype) if np.issubdtype(a.dtype, np.floating) else a
+
+    return jax.tree.map(cast, tree)
+
+
 def _run_jobs(
     units: Sequence[tuple[_Job, NDArray, Mapping[str, NDArray]]],
+    precision: Precision,
     should_stop: StopCheck | None,
     progress: Progress | None,
 ) -> list[_Result]:
@@ -407,34 +478,52 @@ def _run_jobs(
     ``starts`` is ``(pixels, 2)``, or ``(2,)`` for one start shared by every pixel; the varied
     hyperparameters are ``(pixels,)`` each, the others the job's own scalars.
     """
+    if precision not in PRECISIONS:
+        raise SceneError(f"precision: one of {', '.join(PRECISIONS)}, got {precision!r}")
     plans = []
     for job, starts, varied in units:
+        kind = job.key[2]
+        assert isinstance(kind, EntryKind)
+        dtype = precision
+        if dtype == "auto":
+            rule = RULES[kind.rule]
+            dtype = "float64" if rule.adaptive or rule.needs_hessian else "float32"
         pixels = len(starts) if starts.ndim == 2 else len(next(iter(varied.values())))
-        names = (("start",) if starts.ndim == 2 else ()) + tuple(sorted(varied))
+        axes = {"start": 0 if starts.ndim == 2 else None}
+        axes.update({k: 0 if k in varied else None for k in job.values})
         chunk = chunk_size(pixels, job.samples)
-        plans.append((job, starts, varied, pixels, chunk, _program(job, names, chunk)))
+        program = _program(job, axes, chunk, dtype)
+        plans.append((job, starts, varied, pixels, chunk, program, np.dtype(dtype)))
     total = sum(math.ceil(p[3] / p[4]) for p in plans)
     done = 0
     results = []
-    for job, starts, varied, pixels, chunk, program in plans:
+    for job, starts, varied, pixels, chunk, program, dtype in plans:
         result = _Result(pixels)
-        scalars = {k: np.float64(v) for k, v in job.hyper.items()}
+        fixed = _cast(
+            (job.noise_std, job.consts, job.data, job.noise, job.minima, job.tol**2, job.box),
+            dtype,
+        )
+        noise_std, consts, data, noise, minima, tol2, box = fixed
         for lo in range(0, pixels, chunk):
             if should_stop is not None and should_stop():
                 raise Cancelled
             hi = min(pixels, lo + chunk)
             take = np.minimum(np.arange(lo, lo + chunk), pixels - 1)  # the last chunk padded
+            chunk_starts = starts[take] if starts.ndim == 2 else starts
+            values = {**job.values, **{k: v[take] for k, v in varied.items()}}
             ends = program.run(
-                starts[take] if starts.ndim == 2 else starts,
-                {**scalars, **{k: v[take] for k, v in varied.items()}},
-                np.float64(job.noise_std),
+                _cast(chunk_starts, dtype),
+                _cast(values, dtype),
+                noise_std,
+                consts,
+                data,
+                job.batch_idx,
+                noise,
+                minima,
+                tol2,
+                box,
                 job.consts,
                 job.data,
-                job.batch_idx,
-                job.noise,
-                job.minima,
-                np.float64(job.tol**2),
-                job.box,
             )
             ends = tuple(np.asarray(a)[: hi - lo] for a in ends)
             result.outcome[lo:hi], result.settle[lo:hi], result.loss[lo:hi] = _classify(
@@ -517,6 +606,7 @@ def basins(
     steps: int | None = None,
     labels: Sequence[str] | None = None,
     *,
+    precision: Precision = PRECISION,
     should_stop: StopCheck | None = None,
     progress: Progress | None = None,
 ) -> BasinMap:
@@ -533,11 +623,15 @@ def basins(
       resolution: pixels per side (2 .. 2048).
       steps: steps per run (1 .. 10000); the scene's by default.
       labels: entries to map, in the order to return them; all by default.
+      precision: the runs' arithmetic: "float32", "float64", or "auto" (the default) for
+        float32 where the rule does not adapt its step size (see the module note on precision);
+        the final loss is float64 either way.
       should_stop: asked before each chunk; True raises :class:`Cancelled`.
       progress: told ``(done, total)`` chunks after each.
 
     Raises:
-      SceneError: an unknown label, or a resolution or step count out of range.
+      SceneError: an unknown label, a resolution or step count out of range, or an unknown
+        precision.
       Cancelled: ``should_stop()`` said so.
     """
     _check_int(resolution, "resolution", 2, 2048)
@@ -550,7 +644,7 @@ def basins(
     gx, gy = np.meshgrid(xs, ys, indexing="xy")
     starts = np.stack([gx.ravel(), gy.ravel()], axis=1)
     units = [(_job(scene, problem, e, steps, rect), starts, {}) for e in entries]
-    results = _run_jobs(units, should_stop, progress)
+    results = _run_jobs(units, precision, should_stop, progress)
     shape = (len(entries), resolution, resolution)
     return BasinMap(
         labels=tuple(e.label for e in entries),
@@ -639,6 +733,7 @@ def stability(
     scales: tuple[Scale, Scale] | None = None,
     steps: int | None = None,
     *,
+    precision: Precision = PRECISION,
     should_stop: StopCheck | None = None,
     progress: Progress | None = None,
 ) -> StabilityMap:
@@ -658,7 +753,7 @@ def stability(
       resolution: pixels per side (2 .. 2048).
       scales: "log" or "linear" per axis; by default each hyperparameter's own slider scale.
       steps: steps per run; the scene's by default.
-      should_stop, progress: as in :func:`basins`.
+      precision, should_stop, progress: as in :func:`basins`.
 
     Raises:
       SceneError: an unknown label or hyperparameter, a range out of bounds, a bad resolution.
@@ -703,7 +798,7 @@ def stability(
     start = scene.start_of(entry)
     job = _job(scene, problem, entry, steps, rect)
     starts = np.asarray(start, dtype=np.float64)
-    (result,) = _run_jobs([(job, starts, varied)], should_stop, progress)
+    (result,) = _run_jobs([(job, starts, varied)], precision, should_stop, progress)
     shape = (resolution, resolution)
     return StabilityMap(
         label=label,
