@@ -22,6 +22,7 @@ EXPECTED = {
     "neuron",
     "adaptive",
     "himmelblau-basins",
+    "local-minimum-basins",
     "momentum-stability",
     "schedules",
     "weight-decay",
@@ -430,6 +431,30 @@ def test_himmelblau_basins_gd_quadrants_momentum_fragments() -> None:
     paths = simulate(scene)
     for path in paths.values():
         assert min(np.linalg.norm(path.params[-1] - p) for p in m.minima) < m.tol
+
+
+def test_local_minimum_basins_momentum_rescues_a_few_and_loses_more() -> None:
+    from gdviz.core.basins import basins
+
+    scene = load_scene("local-minimum-basins")
+    kinds = [m.kind for m in scene.build_problem().minima]
+    best, hollow = kinds.index("global"), kinds.index("local")
+    m = basins(scene, 32)
+    gd, mom = m.outcome[m.index("GD")], m.outcome[m.index("Momentum")]
+    # GD: every start settles, about a third of them in the local minimum.
+    assert np.all(gd >= 0) and 0.25 < np.mean(gd == hollow) < 0.4
+    # Momentum: nearly every start settles in 1000 steps; it rescues a few of GD's lost starts
+    # and loses more of GD's won ones.
+    assert np.mean(mom < 0) < 0.1
+    rescued = np.mean((gd == hollow) & (mom == best))
+    lost = np.mean((gd == best) & (mom == hollow))
+    assert 0 < rescued < 0.05 and lost > 2 * rescued
+    assert np.mean(mom == best) <= np.mean(gd == best)  # "on balance it does no better"
+    # The scene's own start is one of the rescued ones (the local-minimum scene's story).
+    paths = simulate(scene)
+    ends = {k: paths[k].params[-1] for k in ("GD", "Momentum")}
+    assert np.linalg.norm(ends["GD"] - m.minima[hollow]) < m.tol
+    assert np.linalg.norm(ends["Momentum"] - m.minima[best]) < m.tol
 
 
 def test_momentum_stability_more_momentum_allows_a_larger_step() -> None:
