@@ -155,7 +155,9 @@ def basin_figures(scene_name: str, steps: int | None, repeats: int = 5) -> dict[
     """Basin-map times (:mod:`gdviz.core.basins`): the whole scene at 64² (the preview) and 256²
     (``basins_64_ms``, ``basins_256_ms``), and one entry at 128² with its learning rate moved
     each time (``basins_live_ms``, a live map following a slider); medians over ``repeats`` after
-    a warm-up that compiles (``basins_compile_s``)."""
+    a warm-up that compiles (``basins_compile_s``). All in the default precision ("auto");
+    ``basins_256_float32_ms`` and ``basins_256_float64_ms`` are the 256² map in one precision
+    for every entry."""
     from gdviz.core import load_scene
     from gdviz.core.basins import basins
 
@@ -167,6 +169,8 @@ def basin_figures(scene_name: str, steps: int | None, repeats: int = 5) -> dict[
     basins(scene, 256, steps)
     basins(scene, 128, steps, labels=[label])
     compile_s = time.perf_counter() - t0
+    for precision in ("float32", "float64"):
+        basins(scene, 256, steps, precision=precision)  # compile
     lr = {
         e.label: e.resolved_hyperparams(scene.convention)["learning_rate"] for e in scene.optimizers
     }
@@ -186,6 +190,12 @@ def basin_figures(scene_name: str, steps: int | None, repeats: int = 5) -> dict[
         "basins_compile_s": round(compile_s, 2),
         "basins_64_ms": round(_median_ms(lambda i: basins(scene, 64, steps), repeats), 1),
         "basins_256_ms": round(_median_ms(lambda i: basins(scene, 256, steps), repeats), 1),
+        "basins_256_float32_ms": round(
+            _median_ms(lambda i: basins(scene, 256, steps, precision="float32"), repeats), 1
+        ),
+        "basins_256_float64_ms": round(
+            _median_ms(lambda i: basins(scene, 256, steps, precision="float64"), repeats), 1
+        ),
         "basins_live_ms": round(
             _median_ms(lambda i: basins(edited(i), 128, steps, labels=[label]), repeats), 1
         ),

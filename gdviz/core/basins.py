@@ -7,11 +7,12 @@ a grid of two of one entry's hyperparameters (learning rate and momentum, say), 
 start. Both are one compiled program per entry structure: ``vmap`` over the pixels (starts *and*
 hyperparameters are vmapped arguments, so one program serves both maps) around one ``lax.scan``
 over the steps, fed ``chunk`` pixels at a time. The update rules are the optax transformations of
-:mod:`gdviz.core.optimizers` and the gradient is simulate's (``jax.jacfwd`` of the problem's loss),
-so a pixel's run is the run :func:`gdviz.core.simulate.simulate` computes from that start.
+:mod:`gdviz.core.optimizers` with the entry's schedule and modifiers, and the gradient is
+simulate's (``jax.jacfwd`` of the problem's loss, with L2 and clipping), so a pixel's run is the
+run :func:`gdviz.core.simulate.simulate` computes from that start.
 
 What a run ends as (:func:`outcome_of_path` is the definition in plain numpy; the scan computes
-the same with three counters in its carry, never the path):
+the same with one counter in its carry, never the path):
 
 - **a minimum** ``m >= 0``: the last point lies within ``tol`` of minimum ``m``; the settle step is
   the first step ``s`` such that every point from ``s`` to the end lies within ``tol`` of ``m``
@@ -33,6 +34,18 @@ view) would count as never settling although they never leave it.
 Mini-batch entries use the scene's seeded schedule (:func:`gdviz.core.simulate.batch_schedule`)
 and gradient-noise entries its seeded draws (:func:`gdviz.core.simulate.noise_schedule`): the same
 batches and the same noise for every pixel, as every entry of a scene shares them.
+
+**Precision.** A map runs in float32 or float64 (``precision``); by default ("auto") in float32
+for the rules that do not adapt their step size and in float64 for those that do (and Newton's).
+float32 halves the work of a step on a CPU's vector units (GD and momentum on Himmelblau: 2x), and
+a classification within 1% of the view needs no more: on Himmelblau's five entries at 256² and
+the tiny network at 128², float32 and float64 put every start in the same outcome, and GD's and
+momentum's settle steps agree but for a handful of pixels on basin boundaries (a step either
+way). The adaptive rules are another matter: once the gradient is gone their divisor fades, and
+they turn float32's rounding of the point (~1e-7 of the view) into whole steps, so RMSprop's
+settle steps differed on ~20% of the pixels (up to 88 steps). The final loss is computed in
+float64 at the run's last point either way. Nothing here is CPU-specific: the same programs run
+on a GPU where ``jax[cuda]`` is installed (:data:`CPU_COMPILER_OPTIONS` is given to CPUs only).
 
 Cost: see ``gdviz bench --core`` (``basins_64_ms``, ``basins_256_ms``, ``basins_live_ms``). Work
 runs in chunks of :func:`chunk_size` pixels; ``should_stop`` is asked between chunks, and
@@ -69,6 +82,7 @@ from gdviz.core.types import Array, Batch, Consts, LossFn, NDArray
 __all__ = [
     "DIVERGED",
     "NOT_SETTLED",
+    "PRECISION",
     "SETTLED",
     "BasinMap",
     "Cancelled",
@@ -107,11 +121,11 @@ CHUNK_ELEMS = 1 << 19
 3.8 s with 4096, 3.5 s with 16384; the run is bound by the loss's arithmetic (tanh), not by the
 per-step overhead, past a few thousand pixels."""
 
-MAX_CHUNK = 1 << 15
-"""Pixels per chunk at most. Every op of the scan body is a kernel per step, whose dispatch costs
-the same whatever the chunk: the five Himmelblau entries at 256² (float32) took ~25% less CPU in
-chunks of 65536 than of 16384. A chunk of the slowest rule (AdaGrad, 500 steps) at 32768 pixels
-takes ~0.1 s, so a cancel waits no longer than that."""
+MAX_CHUNK = 1 << 14
+"""Pixels per chunk at most: a cancel waits for the chunk under way. Every op of the scan body is
+a kernel per step whose dispatch costs the same whatever the chunk, so larger chunks run faster:
+the five Himmelblau entries at 256² took ~12% less CPU in chunks of 32768 and ~20% less in 65536,
+but their slowest chunk (an adaptive rule, float64) took 0.3-0.45 s and 0.55 s, against 0.2 s."""
 
 MIN_CHUNK = 256
 """No chunk is smaller than this (a smaller map is one chunk, padded)."""
@@ -293,7 +307,7 @@ class _MapProgram:
                     if kind.l2:
                         hess = hess + values["l2"] * jnp.eye(2, dtype=hess.dtype)
                     u, state = tx.update(g, state, v, hessian=hess)
-                else:  # every other rule acts on each coordinate alone: see the class note
+                else:  # the other rules act per leaf (optax's tree maps): x and y alone
                     u, state = tx.update((g[0], g[1]), state, p)
                 q = (p[0] + u[0], p[1] + u[1])
                 # A rule that computes in float64 whatever it is given (optax's Newton) keeps
