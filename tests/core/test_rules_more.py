@@ -20,11 +20,11 @@ import pytest
 from gdviz.cli import main
 from gdviz.core import OptimizerEntry, Scene, SceneError, load_scene, make_problem, parse_scene
 from gdviz.core import reference as ref
-from gdviz.core.optimizers import CONVENTIONS, RULES
+from gdviz.core.optimizers import CONVENTIONS, RULES, EntryKind
 from gdviz.core.schedules import SCHEDULES, schedule_values
-from gdviz.core.simulate import learning_rates, simulate
+from gdviz.core.simulate import MAX_COMPILED, learning_rates, simulate
 from gdviz.core.teaching import quadratic_model, step_parts
-from gdviz.core.tune import tune
+from gdviz.core.tune import trace_count, tune
 from tests.core.test_simulate import count_compilations
 
 STEPS = 100
@@ -337,6 +337,75 @@ def test_tuned_rate_on_a_quadratic_bowl_is_the_analytic_best_within_a_grid_cell(
     assert tune(scene).rates == result.rates  # reproducible
     with pytest.raises(SceneError, match="threshold"):
         tune(scene, objective="steps_to")
+
+
+def test_tune_compiles_once_per_structure_and_reuses_it_for_new_numbers() -> None:
+    # steps = 31: a structure no other test tunes, so the first call compiles here.
+    entries = (OptimizerEntry("sgd", "GD"), OptimizerEntry("momentum", "Momentum"))
+    scene = Scene(
+        problem="quadratic",
+        problem_params={"condition": 10.0},
+        optimizers=entries,
+        steps=31,
+        start=(3.0, 2.0),
+    )
+    before = trace_count()
+    first = tune(scene)
+    assert trace_count() == before + 2  # one program per entry, both grids at one length
+    with count_compilations() as compiled:
+        again = tune(scene)
+        # Another start, rule hyperparameter and problem constant: traced, nothing compiles.
+        moved = scene.with_start((-2.5, 1.5)).replace(problem_params={"condition": 4.0})
+        moved = moved.replace_entry("Momentum", hyperparams={"momentum": 0.5})
+        other = tune(moved)
+    assert not compiled and trace_count() == before + 2
+    assert again.rates == first.rates
+    for label in first.rates:
+        np.testing.assert_array_equal(
+            again.curves[label].final_loss, first.curves[label].final_loss
+        )
+    # The reused program ran the new numbers: every rate's final loss is the plain loop's.
+    for label, rule, h in (("GD", "sgd", {}), ("Momentum", "momentum", {"momentum": 0.5})):
+        curve = other.curves[label]
+        want = np.array(
+            [
+                0.5 * np.sum(np.array([1.0, 4.0]) * p[-1] ** 2)
+                for p in (
+                    ref.run(
+                        rule,
+                        "optax",
+                        ref.quadratic_grad(4.0),
+                        (-2.5, 1.5),
+                        31,
+                        learning_rate=rate,
+                        **h,
+                    )
+                    for rate in curve.rates
+                )
+            ]
+        )
+        sound = np.isfinite(curve.final_loss)
+        assert sound.sum() > 20 and not sound.all()  # the large rates diverge
+        np.testing.assert_allclose(curve.final_loss[sound], want[sound], rtol=1e-9, atol=1e-300)
+        assert np.all(~np.isfinite(want[~sound]) | (want[~sound] > 1e3))
+        assert other.rates[label] != first.rates[label]
+
+
+def test_tuning_programs_are_a_bounded_lru(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections import OrderedDict
+
+    import gdviz.core.tune as tune_module
+
+    monkeypatch.setattr(tune_module, "_programs", OrderedDict())
+    problem = make_problem("quadratic")
+    keys = [
+        (problem.loss_fn, "optax", EntryKind("sgd"), (False,), (10, 0, (0,), 10), n)
+        for n in range(3, 3 + MAX_COMPILED + 4)
+    ]
+    programs = [tune_module._batched_program(k) for k in keys]  # made, not yet compiled
+    assert tune_module.compiled_count() == MAX_COMPILED
+    assert tune_module._batched_program(keys[-1]) is programs[-1]  # kept, and reused
+    assert keys[0] not in tune_module._programs  # the least recently used went first
 
 
 def test_gdviz_tune_writes_a_scene_that_loads(
