@@ -516,6 +516,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_window(args)
     from gdviz.core import SceneError
 
+    if args.command not in ("scenes", "bench"):  # the bench measures cold and warm itself
+        from gdviz.ui.app import _configure_jax_cache
+
+        _configure_jax_cache()
     try:
         return handlers[args.command](args)
     except (SceneError, UserError, OutputError) as exc:
