@@ -334,13 +334,22 @@ class Picture:
     faithfulness: Faithfulness
 
 
-def picture(scene: Scene, paths: Mapping[str, WeightPath] | None = None) -> Picture:
+def picture(
+    scene: Scene,
+    paths: Mapping[str, WeightPath] | None = None,
+    network: Network | None = None,
+) -> Picture:
     """Train ``scene`` (unless ``paths`` are given) and fit, project and judge its plane.
+
+    Args:
+      network: its network if built already, or with other initial weights (the window's
+        start handle moves them within the plane: ``dataclasses.replace(network, init=...)``);
+        ``scene.build_network()`` otherwise. The plane goes through its ``init``.
 
     Raises:
       SceneError: as :func:`train`, or the plane cannot be made (see :func:`fit_plane`).
     """
-    network = scene.build_network()
+    network = network or scene.build_network()
     paths = paths if paths is not None else train(scene, network)
     weights = {label: p.weights for label, p in paths.items()}
     plane = fit_plane(scene.plane_spec, network, weights)

@@ -12,6 +12,13 @@ Problems whose minima are searched numerically (typed formulas, the toy networks
 the search deferred where an edit must be quick: while a data point is dragged (the search runs
 on release), and for a new formula or data set in the window (the search runs on the worker,
 next to the compile, and the markers appear when it is done).
+
+A network scene (``scene.is_network``) is trained in full weight space and drawn on a plane
+(:mod:`gdviz.ui.network`): ``problem`` is the plane as a two-parameter problem, ``results`` the
+paths projected onto it with their true losses, and ``network`` the whole picture. Training and
+the plane's surface always run on the worker (0.3-3 s), the old picture staying until the new
+one is in; moves of the start handle are coalesced (the newest wins), keep the plane, and the
+plane is fitted again on release.
 """
 
 from __future__ import annotations
@@ -21,13 +28,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from gdviz.core.optimizers import MODIFIERS, Convention
+from gdviz.core.plane import PlaneSpec
 from gdviz.core.problems import Problem
 from gdviz.core.scene import Scene, SceneError, clamp_start, load_scene
 from gdviz.core.schedules import SCHEDULES
 from gdviz.core.simulate import Trajectory, is_compiled, simulate
+from gdviz.ui import network as net
 from gdviz.ui.theme import Theme, entry_color
 
 BASE_STEPS_PER_SECOND = 30.0
@@ -73,11 +83,15 @@ class Controller(QObject):
     notice = Signal(str)
     _computed = Signal(object, object, object)  # scene, results, problem (from the worker)
     _minima_found = Signal(object, object)  # scene, problem with its minima (from the worker)
+    _network_done = Signal(object, object)  # request, NetworkPicture or exception (worker)
 
     def __init__(self, scene: Scene, *, background: bool = True, parent: QObject | None = None):
         super().__init__(parent)
         self.scene = scene
-        self.problem: Problem = scene.build_problem()
+        self.network: net.NetworkPicture | None = None  # a network scene's picture
+        self._init = None  # a network's initial weights moved with the handle (None: seeded)
+        self._network_request: tuple[Scene, object, bool] | None = None
+        self.problem: Problem = self._problem_of(scene)
         self.results: dict[str, Trajectory] = {}
         self.step = 0
         self.speed = 1.0
@@ -91,6 +105,7 @@ class Controller(QObject):
         self._position = 0.0  # fractional step while playing
         self._computed.connect(self._on_computed)
         self._minima_found.connect(self._on_minima_found)
+        self._network_done.connect(self._on_network_done)
         self._live = False  # the problem changed during a drag: panels refresh on release
         self._drag_refused: str | None = None  # why the last dragged position was refused
         self._timer = QTimer(self)
@@ -110,6 +125,25 @@ class Controller(QObject):
     def separate_starts(self) -> bool:
         return any(e.start is not None for e in self.scene.optimizers)
 
+    @property
+    def is_network(self) -> bool:
+        return self.scene.is_network
+
+    @staticmethod
+    def _problem_of(scene: Scene) -> Problem:
+        return net.provisional_problem(scene) if scene.is_network else scene.build_problem()
+
+    def shared_start(self) -> tuple[float, float]:
+        """Where the shared start handle sits: the scene's start, or a network's initial
+        weights on its plane."""
+        if self.network is not None:
+            return self.network.start
+        return self.scene.start
+
+    def view_rect(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The scene's view rectangle, else the problem's (a network's: its picture's)."""
+        return self._view_rect()
+
     def begin_drag(self) -> None:
         if not self.dragging:
             self.dragging = True
@@ -118,6 +152,7 @@ class Controller(QObject):
     def end_drag(self) -> None:
         """The pointer came up: a data drag's problem gets its minima (a network's search ran
         deferred during the drag), the panels refresh once, and every view catches up."""
+        refit = self.is_network and self.dragging and self._network_request is not None
         if self._live:
             self._live = False
             if self.problem.minima_pending:
@@ -133,6 +168,8 @@ class Controller(QObject):
         if self.dragging:
             self.dragging = False
             self.drag_finished.emit()
+        if refit:  # the handle came up: the plane is fitted to the paths from there
+            self._recompute_network(keep_plane=False)
 
     @property
     def busy(self) -> bool:
@@ -150,7 +187,7 @@ class Controller(QObject):
         """Load a built-in scene or a file; on failure emit ``error`` and keep the current one."""
         try:
             scene = load_scene(ref)
-            scene.build_problem()  # what the window draws; a network scene is refused here
+            scene.build_network() if scene.is_network else scene.build_problem()
         except SceneError as exc:
             self.error.emit(str(exc))
             return False
@@ -160,8 +197,12 @@ class Controller(QObject):
     def set_scene(self, scene: Scene, *, restart: bool = True) -> None:
         """Replace the whole scene (a new file or built-in)."""
         self.pause()
+        problem = self._problem_of(scene)
         self.scene = scene
-        self.problem = scene.build_problem()
+        self.problem = problem
+        self.network = None
+        self._init = None
+        self._network_request = None
         self.results = {}
         self.step = 0
         self.entries_changed.emit()
@@ -199,14 +240,23 @@ class Controller(QObject):
                 self.scene.problem,
                 self.scene.problem_params,
             )
-            if problem_changed:
+            if scene.is_network:
+                # The plane problem comes with the new picture (_on_network_done); a new
+                # network's initial weights are its own seeded ones.
+                if problem_changed:
+                    self._init = None
+                problem_changed = False
+                problem = self.problem
+                results = None
+            elif problem_changed:
                 defer = live or (defer_minima and self._background)
                 problem = scene.build_problem(minima="defer" if defer else "find")
             else:
                 problem = self.problem
             # Compiled already (a drag, a hyperparameter): compute now, and refuse the edit if
             # the core does (a start whose loss is not finite).
-            results = simulate(scene, problem) if self._synchronous(scene) else None
+            if not scene.is_network:
+                results = simulate(scene, problem) if self._synchronous(scene) else None
         except SceneError as exc:
             (on_error or self.error.emit)(str(exc))
             return False
@@ -231,15 +281,50 @@ class Controller(QObject):
 
     def _synchronous(self, scene: Scene) -> bool:
         """Whether ``scene`` is computed on the GUI thread: it is compiled (about 2 ms), or
-        there is no worker (tests, screenshots, recordings)."""
+        there is no worker (tests, screenshots, recordings). A network never is, with a worker."""
+        if scene.is_network:
+            return not self._background
         return not self._background or is_compiled(scene)
 
     def set_start(self, xy: tuple[float, float]) -> tuple[float, float]:
         """Move the shared start; a point past the ±1e4 box stops at its edge. Returns where
         the start is now (the handle is put there)."""
         point = clamp_start(xy)
+        if self.is_network:
+            return self._move_init(point)
         self._edit(lambda: self.scene.with_start(point), start_only=True)
         return self.scene.start
+
+    def _move_init(self, point: tuple[float, float]) -> tuple[float, float]:
+        """A network's start handle: the common initial weights move within the plane
+        (``plane.lift(point)``) and every entry trains again; during a drag onto the same
+        plane, otherwise (a click) with the plane fitted again."""
+        if self.network is None:
+            return self.shared_start()  # nothing drawn yet: no plane to move on
+        self._init = self.network.picture.plane.lift(np.asarray(point, dtype=np.float64))
+        self._recompute_network(keep_plane=self.dragging)
+        return point
+
+    def refit_plane(self) -> None:
+        """Fit the plane again to the paths as they are (the Problem panel's button)."""
+        if self.is_network:
+            self._recompute_network(keep_plane=False)
+
+    def set_plane(self, spec: PlaneSpec) -> None:
+        """Show a network scene on another plane (a new kind, origin, seed or entries)."""
+        if self.is_network and spec != self.scene.plane_spec:
+            self._edit(lambda: self.scene.replace(plane=spec))
+
+    def set_network_option(self, name: str, value: object) -> None:
+        """A network's ``dataset``, ``hidden`` or ``activation``: a new network, trained from
+        its own seeded initial weights (a new dataset takes its own default loss)."""
+        params = dict(self.scene.problem_params)
+        if params.get(name) == value:
+            return
+        params[name] = value
+        if name == "dataset":
+            params.pop("loss", None)
+        self._edit(lambda: self.scene.replace(problem_params=params))
 
     def set_entry_start(self, label: str, xy: tuple[float, float]) -> tuple[float, float]:
         point = clamp_start(xy)
@@ -280,7 +365,10 @@ class Controller(QObject):
         self._replace_entry(label, **{name: float(value)})
 
     def stochastic_labels(self) -> list[str]:
-        """Entries whose gradient is not the full one: mini-batches or gradient noise."""
+        """Entries whose gradient is not the full one: mini-batches or gradient noise (none
+        for a network: its mini-batch surfaces and gradients live in weight space)."""
+        if self.is_network:
+            return []
         n = self.problem.n
         return [
             e.label
@@ -436,6 +524,9 @@ class Controller(QObject):
 
     def _recompute(self, play_when_done: bool = False) -> None:
         self._play_when_done = self._play_when_done or play_when_done
+        if self.is_network:
+            self._recompute_network(keep_plane=False)
+            return
         if self._synchronous(self.scene):
             try:
                 results = simulate(self.scene, self.problem)
@@ -451,6 +542,71 @@ class Controller(QObject):
         self.busy_changed.emit(True)
         scene, problem = self.scene, self.problem
         self._pool.submit(self._compute_in_worker, scene, problem)
+
+    # --- a network scene ------------------------------------------------------------------------
+
+    def _recompute_network(self, keep_plane: bool) -> None:
+        """Train and picture the network scene: now without a worker, else on it. While a run
+        is under way a newer request replaces any waiting one (the newest wins)."""
+        request = (self.scene, self._init, keep_plane)
+        self._network_request = request
+        if not self._background:
+            result = self._network_result(request)
+            self._on_network_done(request, result)
+            return
+        if self._inflight:
+            self._stale = True
+            return
+        self._inflight = True
+        self.busy_changed.emit(True)
+        self._pool.submit(self._network_in_worker, request, self.network)
+
+    def _network_result(
+        self, request: tuple[Scene, object, bool], previous: net.NetworkPicture | None = None
+    ) -> object:
+        scene, init, keep_plane = request
+        previous = previous if previous is not None else self.network
+        try:
+            return net.compute(scene, init, previous if keep_plane else None)  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001 (reported to the user on the GUI thread)
+            return exc
+
+    def _network_in_worker(
+        self, request: tuple[Scene, object, bool], previous: net.NetworkPicture | None
+    ) -> None:
+        self._network_done.emit(request, self._network_result(request, previous))
+
+    def _on_network_done(self, request: tuple[Scene, object, bool], result: object) -> None:
+        if self._background:
+            self._inflight = False
+            self.busy_changed.emit(False)
+        newest = self._network_request
+        stale = self._stale or request is not newest
+        self._stale = False
+        if isinstance(result, Exception):
+            if request is newest:
+                self.error.emit(f"Could not train the network: {result}")
+        elif request[0] is self.scene:  # a run of an older scene is never shown
+            self._apply_network(result)  # type: ignore[arg-type]
+        if stale:  # the newest request, or another scene's compile, waited for this one
+            if not self.is_network:
+                self._recompute()
+            elif newest is not None and newest[0] is self.scene:
+                self._recompute_network(keep_plane=newest[2])
+            else:
+                self._recompute_network(keep_plane=False)
+
+    def _apply_network(self, picture: net.NetworkPicture) -> None:
+        new_plane = self.network is None or picture.problem is not self.network.problem
+        self.network = picture
+        if new_plane:
+            self.problem = picture.problem
+            self.problem_changed.emit()
+            if self.scene.view is None:
+                self.view_changed.emit()  # a new plane: its own coordinates
+        if not self.dragging:  # mid-drag the handle stays under the pointer
+            self.start_changed.emit()
+        self._apply(self.scene, picture.results)
 
     def _compute_in_worker(self, scene: Scene, problem: Problem) -> None:
         try:

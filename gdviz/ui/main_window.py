@@ -30,6 +30,7 @@ from gdviz.ui.keys import KeyRouter
 from gdviz.ui.legend import LegendStrip
 from gdviz.ui.map_worker import MapRunner
 from gdviz.ui.maps_view import BasinLayer, StabilityView
+from gdviz.ui.network_views import NetworkDataView
 from gdviz.ui.overlays import KEYS, KINDS, TITLES, OverlaySet
 from gdviz.ui.panels import OptimizerPanel, PlaybackBar, ProblemPanel
 from gdviz.ui.plots import DataView, LossPlot
@@ -214,6 +215,7 @@ class MainWindow(QMainWindow):
         self.surface = SurfaceView(ctl, LIGHT)
         self.loss_plot = LossPlot(ctl, LIGHT)
         self.data_view = DataView(ctl, LIGHT)
+        self.network_view = NetworkDataView(ctl, LIGHT)
         self.scene_bar = SceneBar(ctl)
         self.playback = PlaybackBar(ctl)
         self.optimizers = OptimizerPanel(ctl)
@@ -222,6 +224,7 @@ class MainWindow(QMainWindow):
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.loss_plot)
         right.addWidget(self.data_view)
+        right.addWidget(self.network_view)
         self.overlays = OverlaySet()
         self.overlay_layer = OverlayLayer(self.surface, self.overlays)
         self.surface3d = Surface3DView(ctl, LIGHT, self.overlays)
@@ -365,7 +368,9 @@ class MainWindow(QMainWindow):
         for kind, spec in EXPORTS.items():
             shortcut = "Ctrl+E" if kind == "video" else None
             self._action(file, spec.menu, lambda _=False, k=kind: self.export(k), shortcut)
-        self._action(file, "Export &trajectories (CSV)…", self.export_trajectories)
+        self.export_paths_action = self._action(
+            file, "Export &trajectories (CSV)…", self.export_trajectories
+        )
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view = bar.addMenu("&View")
@@ -375,7 +380,9 @@ class MainWindow(QMainWindow):
             view, "Basi&ns (where each start ends)", self.set_basins, "N"
         )
         self.basins_action.setCheckable(True)
-        self._action(view, "&Stability map", lambda: self.show_view("stability"), "S")
+        self.stability_action = self._action(
+            view, "&Stability map", lambda: self.show_view("stability"), "S"
+        )
         overlay_menu = view.addMenu("&Overlays")
         self.overlay_actions = {}
         for kind in KINDS:
@@ -421,15 +428,56 @@ class MainWindow(QMainWindow):
             data, "Remove the &point under the pointer", self.data_view.remove_current_point, "Del"
         )
         tools = bar.addMenu("&Tools")
-        self._action(tools, "&Tune learning rates…", self.tune_rates, "Ctrl+T")
+        self.tune_action = self._action(tools, "&Tune learning rates…", self.tune_rates, "Ctrl+T")
+        for menu in (file, view, overlay_menu, tools):
+            menu.setToolTipsVisible(True)  # a tool switched off says why
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
 
     def _on_entries_changed(self) -> None:
         self.data_view.setVisible(self.data_view.applicable)
+        self.network_view.setVisible(self.network_view.applicable)
+        network = self.controller.is_network
         for action in (self.load_data_action, self.reset_data_action, self.remove_point_action):
-            action.setEnabled(self.controller.problem.has_data)
+            action.setEnabled(self.controller.problem.has_data and not network)
+        self._network_tools(network)
         self.setWindowTitle(f"gdviz — {self.controller.scene.title}")
+
+    NETWORK_WHY = (
+        "a network has hundreds of weights, drawn on a plane through them: this tool works "
+        "in a two-parameter space"
+    )
+
+    def _network_tools(self, network: bool) -> None:
+        """Tools of two-parameter space, off for a network scene with a tooltip saying why:
+        basins, stability, overlays and step-by-step numbers (they read a 2-D gradient and
+        optimizer state, which a projected path has not), tuning and the 3-D view."""
+        why = f"Not for network scenes: {self.NETWORK_WHY}" if network else ""
+        if network:
+            if self.basins_action.isChecked():
+                self.set_basins(False)
+            for kind in list(self.overlays.enabled):
+                self.overlays.set(kind, False)
+            if self.view_tabs.currentIndex() != 0:
+                self.view_tabs.setCurrentIndex(0)
+            self.equation_dock.hide()
+        actions = [
+            self.basins_action,
+            self.stability_action,
+            self.tune_action,
+            self.export_paths_action,
+            self.equation_dock.toggleViewAction(),
+            *self.overlay_actions.values(),
+        ]
+        for action in actions:
+            action.setEnabled(not network)
+            action.setToolTip(why or action.text().replace("&", ""))
+        for tab in (1, 2):
+            self.view_tabs.setTabEnabled(tab, not network)
+            tip = why if network else ""
+            if tab == 1 and not self.surface3d.available:
+                tip = f"3-D view unavailable: {self.surface3d.reason}"
+            self.view_tabs.setTabToolTip(tab, tip)
 
     def open_scene(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -456,7 +504,10 @@ class MainWindow(QMainWindow):
 
     def scene_to_save(self) -> Scene:
         """The scene with everything the user changed, the visible rectangle included."""
-        return self.controller.scene.replace(view=self.surface.visible_rect())
+        scene = self.controller.scene
+        if scene.is_network:  # plane coordinates mean nothing once the plane is fitted again
+            return scene
+        return scene.replace(view=self.surface.visible_rect())
 
     def save_scene(self) -> bool:
         if self.scene_path is None:
@@ -572,7 +623,14 @@ class MainWindow(QMainWindow):
         docks = THEMES[self.theme_name]
         if self.ui_scale != 1.0:
             docks = docks.scaled(f"{docks.name}-x{self.ui_scale:g}", self.ui_scale)
-        for view in (self.surface, self.surface3d, self.loss_plot, self.data_view, self.stability):
+        for view in (
+            self.surface,
+            self.surface3d,
+            self.loss_plot,
+            self.data_view,
+            self.network_view,
+            self.stability,
+        ):
             view.set_theme(theme)
         self.optimizers.set_theme(docks)
         self.equations.set_theme(docks)
@@ -633,14 +691,20 @@ class MainWindow(QMainWindow):
             self.playback.setVisible(not self.playback.isVisible())
 
     def toggle_3d(self) -> None:
-        self.view_tabs.setCurrentIndex(1 if self.view_tabs.currentIndex() != 1 else 0)
+        self.show_view("3d" if self.view_tabs.currentIndex() != 1 else "2d")
 
     def show_view(self, which: str) -> None:
-        """Bring the "2d", "3d" or "stability" view to the front."""
-        self.view_tabs.setCurrentIndex({"3d": 1, "stability": 2}.get(which, 0))
+        """Bring the "2d", "3d" or "stability" view to the front (a tab switched off for a
+        network scene stays behind, and the status bar says why)."""
+        index = {"3d": 1, "stability": 2}.get(which, 0)
+        if not self.view_tabs.isTabEnabled(index):
+            self.statusBar().showMessage(self.view_tabs.tabToolTip(index), 6000)
+            return
+        self.view_tabs.setCurrentIndex(index)
 
     def set_basins(self, on: bool) -> None:
         """View > Basins: the basin map of one optimizer over the 2-D surface (shown in front)."""
+        on = on and not self.controller.is_network
         self.basins_action.setChecked(on)
         if on:
             self.show_view("2d")

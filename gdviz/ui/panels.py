@@ -496,6 +496,9 @@ class OptimizerRow(QFrame):
         if path is None:
             self.status.setText("…")
             return
+        if ctl.is_network:
+            self._network_status()
+            return
         (x0, x1), (y0, y1) = ctl.scene.view_rect()
         l2 = ctl.scene.entry(self.label).l2
         status = classify(path, ctl.problem, ctl.step, math.hypot(x1 - x0, y1 - y0), l2)
@@ -504,6 +507,24 @@ class OptimizerRow(QFrame):
         loss = float(path.loss[min(ctl.step, path.steps)])
         self.status.setText(
             f"<span style='color:{colors[status.kind]}; font-weight:600'>{status.text}</span>"
+            f"<span style='color:{muted}'>   loss {loss:.4g}</span>"
+        )
+
+    def _network_status(self) -> None:
+        """A network entry: diverged, or its train accuracy (classes), and its true loss."""
+        from gdviz.ui.network import status_text
+
+        ctl = self.controller
+        weights = ctl.network.paths.get(self.label) if ctl.network is not None else None
+        if weights is None:
+            self.status.setText("…")
+            return
+        kind, words = status_text(weights, ctl.step)
+        colors = DARK_STATUS_COLORS if self.theme.dark else STATUS_COLORS
+        muted = "#A0A4AC" if self.theme.dark else "#666666"
+        loss = float(weights.loss[min(ctl.step, weights.steps)])
+        self.status.setText(
+            f"<span style='color:{colors[kind]}; font-weight:600'>{words}</span>"
             f"<span style='color:{muted}'>   loss {loss:.4g}</span>"
         )
 
@@ -711,6 +732,7 @@ class ProblemPanel(QWidget):
         self.data_source: QLabel | None = None
         self.generated_button: QPushButton | None = None
         self.load_button: QPushButton | None = None
+        self.network_form = None  # a network scene's rows (gdviz.ui.network_views.NetworkForm)
         self._problem: str | None = None
         controller.scene_changed.connect(self.refresh)
         controller.batch_view_changed.connect(self.refresh)
@@ -739,10 +761,18 @@ class ProblemPanel(QWidget):
     def _build(self) -> None:
         self._clear()
         ctl = self.controller
-        spec = PROBLEMS[ctl.scene.problem]
         self.formula = self.formula_message = self.examples = None
         self.formula_button = self.data_source = self.generated_button = self.load_button = None
         self.view_spins = []
+        self.spins = {}
+        self.network_form = None
+        if ctl.scene.is_network:  # its own rows (gdviz.ui.network_views), then the shared ones
+            from gdviz.ui.network_views import NetworkForm
+
+            self.network_form = NetworkForm(ctl, self.form)
+            self._build_shared()
+            return
+        spec = PROBLEMS[ctl.scene.problem]
         if spec.name == "expression":
             self._build_formula()
         else:
@@ -761,6 +791,11 @@ class ProblemPanel(QWidget):
             spin.sigValueChanging.connect(lambda _, v, n=p.name: self._set_param(n, v))
             self.spins[p.name] = spin
             self.form.addRow(p.doc or p.name, spin)
+        self._build_shared()
+
+    def _build_shared(self) -> None:
+        """The convention, the batches' seed, the batch view and the starts mode."""
+        ctl = self.controller
         self.convention = QComboBox()
         self.convention.addItems(CONVENTIONS)
         self.convention.setToolTip(
@@ -784,6 +819,9 @@ class ProblemPanel(QWidget):
         self.separate.setToolTip("Give every optimizer its own start handle")
         self.separate.toggled.connect(ctl.set_separate_starts)
         self.form.addRow(self.separate)
+        if ctl.scene.is_network:  # no mini-batch surface over a plane, no own starts
+            self.form.setRowVisible(self.batch_view, False)
+            self.form.setRowVisible(self.separate, False)
         WheelGuard(self).guard(self)
         self._style_formula()
 
@@ -999,8 +1037,10 @@ class ProblemPanel(QWidget):
         if scene.problem != self._problem:
             self._problem = scene.problem
             self._build()
-        spec = PROBLEMS[scene.problem]
-        for p in spec.params:
+        if self.network_form is not None:
+            self.network_form.refresh()
+        spec = PROBLEMS[scene.problem] if not scene.is_network else None
+        for p in spec.params if spec is not None else ():
             spin = self.spins[p.name]
             value = scene.problem_params.get(p.name, p.default)
             if spin.value() != value:

@@ -24,6 +24,7 @@ from gdviz.ui.items import (
     cover_depth,
     set_pen_color,
 )
+from gdviz.ui.network import FaithfulnessReadout, network_surface
 from gdviz.ui.overlays import STYLES, OverlaySet, geometry_by_entry
 from gdviz.ui.theme import LIGHT, Theme
 
@@ -136,6 +137,7 @@ class SurfaceView(pg.PlotWidget):
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
+        self.readout = FaithfulnessReadout(self)
         self.batch_overlay = BatchOverlay(self)
         controller.batch_view_changed.connect(self.batch_overlay.update)
         controller.step_changed.connect(lambda _: self.batch_overlay.update())
@@ -152,7 +154,7 @@ class SurfaceView(pg.PlotWidget):
         self.rebuild()
         # The view's range now, its surface after the window is first shown: evaluating and
         # contouring 512² points (a JAX compile on a cold cache) would keep the window hidden.
-        (x0, x1), (y0, y1) = controller.scene.view_rect()
+        (x0, x1), (y0, y1) = controller.view_rect()
         self.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
         QTimer.singleShot(0, self, self._first_surface)
 
@@ -254,6 +256,9 @@ class SurfaceView(pg.PlotWidget):
             if label in colors:
                 trail.set_color(colors[label])
         self._sync_handles()
+        self.readout.refresh()
+        if self.controller.is_network:
+            return  # the plane's surface is the network's own loss (no L2 term drawn)
         if self.controller.scene.surface_l2 != self.surface_l2 and self._surface_rect is not None:
             self._surface_timer.start()  # an L2 term set, changed or hidden: another loss
 
@@ -291,7 +296,7 @@ class SurfaceView(pg.PlotWidget):
             for e in scene.optimizers:
                 wanted[e.label] = (scene.start_of(e), colors[e.label])
         else:
-            wanted[None] = (scene.start, self.theme.foreground)
+            wanted[None] = (self.controller.shared_start(), self.theme.foreground)
         for key in list(self.handles):
             if key not in wanted:
                 self.plot.removeItem(self.handles.pop(key))
@@ -308,7 +313,12 @@ class SurfaceView(pg.PlotWidget):
                     hoverBrush=pg.mkBrush(255, 255, 255, 230),
                 )
                 handle.setZValue(40)
-                handle.setToolTip("Drag to move the start")
+                handle.setToolTip(
+                    "Drag to move the initial weights within the plane (every optimizer "
+                    "trains again; the plane is fitted again on release)"
+                    if self.controller.is_network
+                    else "Drag to move the start"
+                )
                 handle.sigPositionChanged.connect(lambda h, k=key: self._on_handle_moved(k, h))
                 handle.sigPositionChangeFinished.connect(lambda _: self.controller.end_drag())
                 self.plot.addItem(handle)
@@ -330,7 +340,7 @@ class SurfaceView(pg.PlotWidget):
 
     def fit_view(self) -> None:
         """Show the scene's view rectangle (or the problem's default)."""
-        (x0, x1), (y0, y1) = self.controller.scene.view_rect()
+        (x0, x1), (y0, y1) = self.controller.view_rect()
         self.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
         self._surface_timer.stop()
         self.refresh_surface()
@@ -344,10 +354,20 @@ class SurfaceView(pg.PlotWidget):
         regularised loss when the visible entries share an L2 term (``Scene.surface_l2``), and
         the colour bar says so."""
         rect = self.visible_rect()
-        self._surface_res = resolution
-        l2 = self.controller.scene.surface_l2
-        s = surface(self.controller.problem, rect, resolution, l2=l2)
-        self.surface_l2 = s.l2
+        if self.controller.is_network:  # the loss on the plane, made with the picture
+            s = network_surface(self.controller.network, rect)
+            self.readout.refresh()
+            if s is None:  # the first paths are still training
+                self.image.clear()
+                self.contours.setData([], [])
+                self._surface_rect = rect
+                return
+            resolution, l2 = len(s.xs), 0.0
+        else:
+            l2 = self.controller.scene.surface_l2
+            s = surface(self.controller.problem, rect, resolution, l2=l2)
+        self._surface_res = RESOLUTION if self.controller.is_network else resolution
+        self.surface_l2 = l2
         values, logarithmic = colour_values(s.loss)
         lo, hi = float(np.percentile(values, 0.5)), float(np.percentile(values, 99.5))
         if hi <= lo:
@@ -363,6 +383,8 @@ class SurfaceView(pg.PlotWidget):
             **{"font-size": f"{self.theme.plot_font_pt - 1}pt", "color": self.theme.foreground},
         )
         k = max(1, CONTOUR_STRIDE * resolution // RESOLUTION)
+        if len(s.xs) < RESOLUTION:  # a network's coarser grid: every point
+            k = 1
         levels = np.linspace(lo, hi, CONTOUR_LEVELS + 2)[1:-1]
         self.contours.setData(*contour_lines(values[::k, ::k], s.xs[::k], s.ys[::k], levels))
         self._surface_rect = rect

@@ -1,13 +1,11 @@
 """Planes through weight space (gdviz.core.plane) and the network scenes' checked claims.
 
 Most tests fit planes to synthetic paths (numpy arrays, no training): a plane only needs weight
-vectors and the network's layout. The claims of the three network scenes in tests/data (which
-the window cannot show yet, so they are not built-in scenes) are checked by training them.
+vectors and the network's layout. The claims of the three built-in network scenes (moons,
+random-plane, spirals-lr) are checked by training them.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,8 +23,6 @@ from gdviz.core.plane import (
     view_of,
 )
 from gdviz.core.scene import SceneError, load_scene
-
-DATA = Path(__file__).parent.parent / "data"
 
 NET = make_network({"hidden": [3], "n": 12})  # 2-3-1: 13 weights
 
@@ -209,7 +205,7 @@ def test_plane_tables_round_trip() -> None:
 
 @pytest.fixture(scope="module")
 def moons() -> weightspace.Picture:
-    return weightspace.picture(load_scene(DATA / "moons.toml"))
+    return weightspace.picture(load_scene("moons"))
 
 
 def test_moons_claims(moons: weightspace.Picture) -> None:
@@ -227,8 +223,8 @@ def test_moons_claims(moons: weightspace.Picture) -> None:
 def test_random_plane_claims(moons: weightspace.Picture) -> None:
     """Caption: the same runs; the random plane holds under 10% of their movement, and the
     surface under a path differs from its own loss by more than half the starting loss."""
-    scene = load_scene(DATA / "random-plane.toml")
-    base = load_scene(DATA / "moons.toml")
+    scene = load_scene("random-plane")
+    base = load_scene("moons")
     assert scene.replace(title="", caption="", plane=None) == base.replace(
         title="", caption="", plane=None
     )  # the same runs
@@ -243,7 +239,7 @@ def test_random_plane_claims(moons: weightspace.Picture) -> None:
 def test_spirals_lr_claims() -> None:
     """Caption: at 0.1 Adam passes 95% within 200 steps; at 0.01 it is under 70% after 1000
     steps; at 1.0 it never reaches 95%."""
-    scene = load_scene(DATA / "spirals-lr.toml")
+    scene = load_scene("spirals-lr")
     paths = weightspace.train(scene)
     assert scene.build_network().n_weights == 337 and scene.steps == 1000
     assert paths["Adam, lr 0.1"].first_step_reaching(0.95) <= 200  # type: ignore[operator]
