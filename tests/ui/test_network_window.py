@@ -1,0 +1,166 @@
+"""The window on a network scene: paths trained in full weight space, drawn on a plane.
+
+One window on the built-in moons scene for the module (its programs compile once); each test
+checks what is drawn against an independent reference: least-squares projections with numpy,
+a numpy forward pass for the loss, a fresh ``weightspace.picture`` for a drag's end state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+
+from gdviz.core import load_scene, weightspace
+from gdviz.ui.items import contour_lines
+from tests.ui.windows import quiet_window
+
+
+@pytest.fixture(scope="module")
+def win(qapp):  # noqa: ANN001, ANN201
+    with quiet_window(qapp, "moons") as window:
+        window.controller.pause()
+        yield window
+
+
+def _np_loss(arch, w: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:  # noqa: ANN001
+    """Binary cross-entropy of a tanh MLP's logit, in plain numpy."""
+    h = x
+    for k, layer in enumerate(arch.layers):
+        W = w[layer.weights].reshape(layer.fan_out, layer.fan_in)
+        h = h @ W.T + w[layer.biases]
+        if k < len(arch.layers) - 1:
+            h = np.tanh(h)
+    z = h[:, 0]
+    return float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
+
+
+def _projected(plane, weights: np.ndarray) -> np.ndarray:  # noqa: ANN001
+    """Least-squares coordinates of ``weights`` on ``plane`` (numpy's lstsq, not the plane's)."""
+    rel = (weights - plane.origin).T
+    return np.linalg.lstsq(plane.directions.T, rel, rcond=None)[0].T
+
+
+def test_trails_and_heads_are_the_projections_of_the_trained_weights(win) -> None:  # noqa: ANN001
+    ctl = win.controller
+    ctl.set_step(120)
+    pic = ctl.network.picture
+    assert pic.plane.kind == "pca" and set(pic.paths) == {"SGD", "Momentum", "Adam"}
+    heads = np.column_stack(win.surface.heads.getData())
+    for i, (label, path) in enumerate(pic.paths.items()):
+        coords = _projected(pic.plane, path.weights)
+        np.testing.assert_allclose(ctl.results[label].params, coords, atol=1e-9)
+        x, y = win.surface.trails[label].line.getData()
+        drawn = np.column_stack([x, y])
+        # Thinned to the pixel size, but every drawn point is a projected one, ending at step 120.
+        gaps = np.min(np.linalg.norm(drawn[:, None, :] - coords[None, :121], axis=2), axis=1)
+        assert gaps.max() < 1e-9 and np.allclose(drawn[-1], coords[120], atol=1e-9)
+        np.testing.assert_allclose(heads[i], coords[120], atol=1e-9)
+    # The readout on the view says how much of the movement the plane holds, and the gaps.
+    text = win.surface.readout.text()
+    assert f"{pic.faithfulness.explained:.0%}" in text and "max |path loss − surface|" in text
+    assert win.surface.readout.item.isVisible()
+
+
+def test_the_loss_plot_draws_the_true_full_weight_space_losses(win) -> None:  # noqa: ANN001
+    ctl = win.controller
+    net = ctl.network.picture.network
+    assert win.loss_plot.scale == "log"
+    for label, path in ctl.network.paths.items():
+        _, y = win.loss_plot.curves[label].getData()
+        np.testing.assert_allclose(y, np.log10(path.loss), rtol=1e-12)
+        for k in (0, 57, path.steps):
+            assert path.loss[k] == pytest.approx(
+                _np_loss(net.arch, path.weights[k], net.x, net.y), rel=1e-10
+            )
+        # Not the surface under the projected point: that is what the readout compares with.
+        plane_loss = ctl.network.picture.faithfulness.plane_loss[label]
+        assert np.max(np.abs(plane_loss - path.loss)) > 1e-3
+    row = win.optimizers.rows["Adam"]
+    row.refresh_status()
+    accuracy = ctl.network.paths["Adam"].accuracy[ctl.step]
+    assert f"train accuracy {accuracy:.1%}" in row.status.text()
+
+
+def test_the_data_view_draws_each_boundary_at_the_playback_step(win) -> None:  # noqa: ANN001
+    ctl = win.controller
+    view = win.network_view
+    assert view.isVisible() and not win.data_view.isVisible()
+    net = ctl.network.picture.network
+    xs, ys, _ = net.input_grid(view.GRID)
+    for k in (0, 40, 300):
+        ctl.set_step(k)
+        for label, path in ctl.network.paths.items():
+            p = net.predictions(path.weights[k], view.GRID)
+            want = contour_lines(p, xs, ys, np.array([0.5]))
+            got = view.lines[label].getData()
+            np.testing.assert_allclose(got[0], want[0], atol=1e-12)
+            np.testing.assert_allclose(got[1], want[1], atol=1e-12)
+            assert np.isfinite(got[0]).sum() > 10  # a boundary crosses the data's box
+
+
+def test_a_handle_drag_retrains_from_the_lifted_point_and_refits_on_release(win) -> None:  # noqa: ANN001
+    ctl = win.controller
+    handle = win.surface.handles[None]
+    before = ctl.network
+    plane = before.picture.plane
+    for xy in ((0.5, 0.3), (1.0, -0.5)):
+        handle.setPos(QPointF(*xy))  # what a pointer drag does, move by move
+        assert ctl.dragging
+        now = ctl.network
+        init = plane.lift(np.array(xy))
+        # Every entry trained again from the lifted point, drawn on the SAME plane.
+        assert now.picture.plane is plane and not now.fitted
+        assert now.surface is before.surface
+        for label, path in now.paths.items():
+            np.testing.assert_array_equal(path.weights[0], init)
+            np.testing.assert_allclose(
+                ctl.results[label].params, _projected(plane, path.weights), atol=1e-9
+            )
+    handle.sigPositionChangeFinished.emit(handle)  # the release
+    assert not ctl.dragging and ctl.network.fitted
+    fresh = weightspace.picture(
+        ctl.scene, network=dataclasses.replace(ctl.scene.build_network(), init=init)
+    )
+    got = ctl.network.picture
+    np.testing.assert_allclose(got.plane.origin, fresh.plane.origin, atol=1e-12)
+    np.testing.assert_allclose(got.plane.directions, fresh.plane.directions, atol=1e-12)
+    for label in fresh.paths:
+        np.testing.assert_allclose(ctl.results[label].params, fresh.coords[label], atol=1e-9)
+        np.testing.assert_allclose(ctl.results[label].loss, fresh.paths[label].loss, atol=1e-12)
+    # The handle sits on the init's projection onto the new plane (its origin: (0, 0)).
+    pos = win.surface.handles[None].pos()
+    assert abs(pos.x()) < 1e-9 and abs(pos.y()) < 1e-9
+
+
+def test_a_scene_switch_to_and_from_a_network_leaves_nothing_stale(win, qapp) -> None:  # noqa: ANN001
+    ctl = win.controller
+    assert ctl.load("rosenbrock")
+    qapp.processEvents()
+    labels = {e.label for e in ctl.scene.optimizers}
+    assert ctl.network is None and set(win.surface.trails) == labels
+    assert set(win.loss_plot.curves) == labels and set(ctl.results) == labels
+    assert not win.network_view.isVisible() and not win.network_view.lines
+    assert not win.surface.readout.item.isVisible()
+    assert win.basins_action.isEnabled() and win.view_tabs.isTabEnabled(2)
+    start = win.surface.handles[None].pos()
+    assert (start.x(), start.y()) == pytest.approx(ctl.scene.start)
+
+    assert ctl.load("moons")
+    qapp.processEvents()
+    labels = {"SGD", "Momentum", "Adam"}
+    assert set(win.surface.trails) == labels and set(win.loss_plot.curves) == labels
+    assert set(ctl.results) == labels and set(win.network_view.lines) == labels
+    assert win.network_view.isVisible() and win.surface.readout.item.isVisible()
+    # Tools of two-parameter space are off, and say why.
+    for action in (win.basins_action, win.tune_action, *win.overlay_actions.values()):
+        assert not action.isEnabled() and "network" in action.toolTip()
+    assert not win.view_tabs.isTabEnabled(1) and not win.view_tabs.isTabEnabled(2)
+    win.show_view("stability")
+    assert win.view_tabs.currentIndex() == 0
+    # A new scene trains from its own seeded weights, not a dragged init.
+    fresh = load_scene("moons")
+    assert np.array_equal(ctl.network.init, fresh.build_network().init)
+    assert not win.messages
