@@ -164,3 +164,28 @@ def test_a_scene_switch_to_and_from_a_network_leaves_nothing_stale(win, qapp) ->
     fresh = load_scene("moons")
     assert np.array_equal(ctl.network.init, fresh.build_network().init)
     assert not win.messages
+
+
+def test_the_worker_keeps_the_old_picture_and_the_newest_position_wins(win, qtbot) -> None:  # noqa: ANN001, ARG001 (win: programs compiled)
+    from gdviz.ui.controller import Controller
+
+    ctl = Controller(load_scene("moons"), background=True)
+    try:
+        qtbot.waitUntil(lambda: ctl.network is not None and not ctl.busy, timeout=60_000)
+        first = ctl.network
+        plane = first.picture.plane
+        ctl.begin_drag()
+        for xy in ((0.2, 0.1), (0.4, 0.2), (0.6, 0.3)):
+            ctl.set_start(xy)
+            # Training runs on the worker: the picture drawn stays the old one meanwhile.
+            assert ctl.network is first and ctl.results is first.results
+        qtbot.waitUntil(lambda: not ctl.busy, timeout=60_000)
+        latest = plane.lift(np.array((0.6, 0.3)))
+        assert ctl.network.picture.plane is plane and not ctl.network.fitted
+        np.testing.assert_array_equal(ctl.network.init, latest)
+        ctl.end_drag()
+        qtbot.waitUntil(lambda: not ctl.busy and ctl.network.fitted, timeout=60_000)
+        np.testing.assert_array_equal(ctl.network.init, latest)
+        assert ctl.network.start == pytest.approx((0.0, 0.0), abs=1e-9)  # PCA through the init
+    finally:
+        ctl.shutdown()
