@@ -57,8 +57,6 @@ from __future__ import annotations
 
 import functools
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -67,6 +65,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gdviz.core.lru import LRU
 from gdviz.core.optimizers import RULES, Convention, EntryKind, entry_transform
 from gdviz.core.problems import Problem, Rect
 from gdviz.core.scene import OptimizerEntry, Scene, SceneError
@@ -383,23 +382,16 @@ class _Job:
     noise_std: float
 
 
-_programs: OrderedDict[tuple[object, ...], _MapProgram] = OrderedDict()
-_programs_lock = threading.Lock()
+_programs: LRU[tuple[object, ...], _MapProgram] = LRU(lambda: MAX_COMPILED)
 
 
 def _program(job: _Job, axes: Mapping[str, int | None], chunk: int, dtype: str) -> _MapProgram:
     key = (*job.key, tuple(sorted(axes.items())), chunk, dtype)
-    with _programs_lock:
-        program = _programs.get(key)
-        if program is not None:
-            _programs.move_to_end(key)
-            return program
-        loss_fn, convention, kind, batched = job.key[:4]
-        program = _MapProgram(loss_fn, convention, kind, batched, axes)  # type: ignore[arg-type]
-        _programs[key] = program
-        while len(_programs) > MAX_COMPILED:
-            _programs.popitem(last=False)
-        return program
+    loss_fn, convention, kind, batched = job.key[:4]
+    return _programs.get_or_make(
+        key,
+        lambda: _MapProgram(loss_fn, convention, kind, batched, axes),  # type: ignore[arg-type]
+    )
 
 
 def chunk_size(pixels: int, samples: int) -> int:

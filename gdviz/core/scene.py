@@ -21,9 +21,7 @@ import json
 import math
 import os
 import re
-import threading
 import tomllib
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -39,6 +37,7 @@ from gdviz.core import networks  # noqa: F401  (registers the toy networks: the 
 from gdviz.core.datafile import DataError, Dataset, load_data_csv, make_dataset
 from gdviz.core.expression import ExpressionError
 from gdviz.core.files import InputError, read_bytes_bounded, write_text_atomically
+from gdviz.core.lru import LRU
 from gdviz.core.mlp import NETWORKS, Network, make_network, run_size_problem
 from gdviz.core.optimizers import (
     CLIP_NORM,
@@ -834,8 +833,7 @@ def _check_network_scene(scene: Scene) -> None:
 _PROBLEM_CACHE = 32
 """Problems kept per kind (built with minima, and deferred), least recently used first out."""
 
-_problems: OrderedDict[tuple[object, ...], Problem] = OrderedDict()
-_problems_lock = threading.Lock()
+_problems: LRU[tuple[object, ...], Problem] = LRU(lambda: 2 * _PROBLEM_CACHE)
 
 
 def _cached_problem(
@@ -871,18 +869,11 @@ def _cached_problem(
 
 
 def _lookup(key: tuple[object, ...]) -> Problem | None:
-    with _problems_lock:
-        problem = _problems.get(key)
-        if problem is not None:
-            _problems.move_to_end(key)
-        return problem
+    return _problems.get(key)
 
 
 def _store(key: tuple[object, ...], problem: Problem) -> None:
-    with _problems_lock:
-        _problems[key] = problem
-        while len(_problems) > 2 * _PROBLEM_CACHE:
-            _problems.popitem(last=False)
+    _problems.put(key, problem)
 
 
 def _built_problem(name: str, params: tuple[tuple[str, ParamValue], ...]) -> Problem:
@@ -1369,7 +1360,9 @@ def load_scene(name_or_path: str | Path) -> Scene:
     shown = _elide(str(path), 2 * ELIDE)
     if not exists:
         if path.suffix or len(path.parts) > 1:  # meant as a file: the list would bury the path
-            raise SceneError(f"{shown}: no such scene file (`gdviz scenes` lists the built-in ones)")
+            raise SceneError(
+                f"{shown}: no such scene file (`gdviz scenes` lists the built-in ones)"
+            )
         raise SceneError(
             f"{shown}: no such scene file, and not a built-in scene "
             f"(built-in: {', '.join(builtin_scene_names())})"

@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gdviz.core.lru import LRU
 from gdviz.core.optimizers import RULES, Convention, EntryKind, entry_transform, make_transform
 from gdviz.core.problems import Problem, data_capacity
 from gdviz.core.scene import OptimizerEntry, Scene, SceneError
@@ -355,8 +356,7 @@ def _clip(g: Array, max_norm: Array) -> Array:
     return jnp.where(norm < max_norm, g, g * max_norm / norm)
 
 
-_compiled: OrderedDict[tuple[object, ...], _Programs] = OrderedDict()
-_compiled_lock = threading.Lock()
+_compiled: LRU[tuple[object, ...], _Programs] = LRU(lambda: MAX_COMPILED)
 
 
 def compiled_scene(
@@ -378,16 +378,7 @@ def compiled_scene(
     """
     kinds = tuple(EntryKind(r) if isinstance(r, str) else r for r in rules)
     key = (loss_fn, convention, kinds, batched, shape)
-    with _compiled_lock:
-        programs = _compiled.get(key)
-        if programs is not None:
-            _compiled.move_to_end(key)
-            return programs
-        programs = _Programs(loss_fn, convention, kinds, batched)
-        _compiled[key] = programs
-        while len(_compiled) > MAX_COMPILED:
-            _compiled.popitem(last=False)
-        return programs
+    return _compiled.get_or_make(key, lambda: _Programs(loss_fn, convention, kinds, batched))
 
 
 def compiled_count() -> int:

@@ -23,8 +23,6 @@ took 8.0 s, then 7.4 s each time again).
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -33,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gdviz.core.lru import LRU
 from gdviz.core.optimizers import RULES
 from gdviz.core.scene import Scene, SceneError
 from gdviz.core.simulate import (
@@ -91,8 +90,7 @@ class TuneResult:
     threshold: float | None
 
 
-_programs: OrderedDict[tuple[object, ...], Callable[..., Array]] = OrderedDict()
-_programs_lock = threading.Lock()
+_programs: LRU[tuple[object, ...], Callable[..., Array]] = LRU(lambda: MAX_COMPILED)
 _traces = [0]  # bumped inside the traced function: once per compile (or persistent-cache load)
 
 
@@ -100,32 +98,27 @@ def _batched_program(key: tuple[object, ...]) -> Callable[..., Array]:
     """The jitted ``losses(rates, starts, values, noise_stds, consts, data, tables, noise)`` of
     one structure: ``(len(rates), steps + 1)`` full-batch losses, one run per rate (vmap), inf
     where the run diverged. Cached by ``key`` (LRU, at most :data:`MAX_COMPILED`)."""
-    with _programs_lock:
-        program = _programs.get(key)
-        if program is not None:
-            _programs.move_to_end(key)
-            return program
-        loss_fn, convention, kind, batched, shape, _length = key
-        # Its own programs, not simulate's LRU: a tuning run would push out the window's
-        # compiled races while adding none it could use (the scan is compiled inside this jit).
-        run_all = _Programs(loss_fn, convention, (kind,), batched).run_all  # type: ignore[arg-type]
+    return _programs.get_or_make(key, lambda: _make_batched_program(key))
 
-        def losses(rates, starts, values, noise_stds, consts, data, tables, noise):  # noqa: ANN001, ANN202
-            _traces[0] += 1
 
-            def one(rate):  # noqa: ANN001, ANN202
-                h = {**values, "learning_rate": rate}
-                out = run_all(starts, (h,), noise_stds, consts, data, tables, noise)
-                # A refused run keeps its last sound loss: score it as diverged.
-                return jnp.where(out.diverged_at[0] >= 0, jnp.inf, out.loss[0])
+def _make_batched_program(key: tuple[object, ...]) -> Callable[..., Array]:
+    loss_fn, convention, kind, batched, shape, _length = key
+    # Its own programs, not simulate's LRU: a tuning run would push out the window's
+    # compiled races while adding none it could use (the scan is compiled inside this jit).
+    run_all = _Programs(loss_fn, convention, (kind,), batched).run_all  # type: ignore[arg-type]
 
-            return jax.vmap(one)(rates)
+    def losses(rates, starts, values, noise_stds, consts, data, tables, noise):  # noqa: ANN001, ANN202
+        _traces[0] += 1
 
-        program = jax.jit(losses)
-        _programs[key] = program
-        while len(_programs) > MAX_COMPILED:
-            _programs.popitem(last=False)
-        return program
+        def one(rate):  # noqa: ANN001, ANN202
+            h = {**values, "learning_rate": rate}
+            out = run_all(starts, (h,), noise_stds, consts, data, tables, noise)
+            # A refused run keeps its last sound loss: score it as diverged.
+            return jnp.where(out.diverged_at[0] >= 0, jnp.inf, out.loss[0])
+
+        return jax.vmap(one)(rates)
+
+    return jax.jit(losses)
 
 
 def compiled_count() -> int:

@@ -20,8 +20,6 @@ every path projected onto it, a view rectangle and the faithfulness readout;
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -30,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from gdviz.core.lru import LRU
 from gdviz.core.mlp import Arch, Network
 from gdviz.core.optimizers import Convention, EntryKind, entry_transform
 from gdviz.core.plane import (
@@ -216,8 +215,7 @@ def _finish(weights: Array, loss: Array, acc: Array) -> tuple[Array, Array, Arra
 MAX_COMPILED = 8
 """Compiled runs kept (least recently used first out): one per structure and shape."""
 
-_compiled: OrderedDict[tuple[object, ...], _Program] = OrderedDict()
-_lock = threading.Lock()
+_compiled: LRU[tuple[object, ...], _Program] = LRU(lambda: MAX_COMPILED)
 
 
 def _program(
@@ -228,16 +226,7 @@ def _program(
     shape: tuple[object, ...],
 ) -> _Program:
     key = (arch, convention, kinds, tables, shape)
-    with _lock:
-        program = _compiled.get(key)
-        if program is not None:
-            _compiled.move_to_end(key)
-            return program
-        program = _Program(arch, convention, kinds, tables)
-        _compiled[key] = program
-        while len(_compiled) > MAX_COMPILED:
-            _compiled.popitem(last=False)
-        return program
+    return _compiled.get_or_make(key, lambda: _Program(arch, convention, kinds, tables))
 
 
 def _traced_values(entry: OptimizerEntry, convention: Convention, steps: int) -> dict[str, object]:

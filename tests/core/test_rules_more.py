@@ -392,11 +392,10 @@ def test_tune_compiles_once_per_structure_and_reuses_it_for_new_numbers() -> Non
 
 
 def test_tuning_programs_are_a_bounded_lru(monkeypatch: pytest.MonkeyPatch) -> None:
-    from collections import OrderedDict
-
     import gdviz.core.tune as tune_module
+    from gdviz.core.lru import LRU
 
-    monkeypatch.setattr(tune_module, "_programs", OrderedDict())
+    monkeypatch.setattr(tune_module, "_programs", LRU(lambda: MAX_COMPILED))
     problem = make_problem("quadratic")
     keys = [
         (problem.loss_fn, "optax", EntryKind("sgd"), (False,), (10, 0, (0,), 10), n)

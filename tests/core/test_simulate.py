@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from gdviz.core import PROBLEMS, OptimizerEntry, Scene, load_scene, make_problem, simulate
+from gdviz.core.lru import LRU
 from gdviz.core.simulate import batch_schedule
 
 POINTS = [(-1.3, 0.7), (0.4, -2.1), (2.5, 1.5)]
@@ -306,7 +307,7 @@ def test_simulate_refuses_a_start_whose_loss_is_not_finite(monkeypatch: pytest.M
         return real(loss_fn, consts, data, Record(first.data.at[0, 0].set(jnp.nan)), rows)
 
     monkeypatch.setattr(sim, "_finish", poisoned)
-    monkeypatch.setattr(sim, "_compiled", type(sim._compiled)())
+    monkeypatch.setattr(sim, "_compiled", LRU(lambda: sim.MAX_COMPILED))
     scene = Scene(
         problem="quadratic", optimizers=(OptimizerEntry("sgd", "gd"),), steps=7, start=(1.0, 2.0)
     )
@@ -355,18 +356,23 @@ def test_the_issue_scene_of_32_huge_batch_sizes_plans_bounded_chunks() -> None:
     assert sim.cached_table_bytes() <= sim.TABLE_CACHE_BYTES
 
 
-def test_compiled_programs_are_a_bounded_lru() -> None:
+def test_compiled_programs_are_a_bounded_lru(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A bound of 3 in a cache of the test's own: the same eviction as at MAX_COMPILED, five
+    # compiles instead of eighteen, and the worker's other programs stay compiled.
+    limit = 3
+    monkeypatch.setattr(sim, "_compiled", LRU(lambda: limit))
     base = Scene(
         problem="quadratic", optimizers=(OptimizerEntry("sgd", "gd"),), steps=3, start=(1.0, 1.0)
     )
     simulate(base)
-    for steps in range(4, 4 + MAX_COMPILED + 2):
+    for steps in range(4, 4 + limit + 1):
         simulate(base.replace(steps=steps))
-        assert compiled_count() <= MAX_COMPILED
-    assert compiled_count() == MAX_COMPILED
+        assert compiled_count() <= limit
+    assert compiled_count() == limit
     # The oldest shape was evicted; the newest is still compiled.
     from gdviz.core.simulate import is_compiled
 
     assert not is_compiled(base)
-    assert is_compiled(base.replace(steps=4 + MAX_COMPILED + 1))
+    assert is_compiled(base.replace(steps=4 + limit))
+    assert MAX_COMPILED >= 8  # the real bound holds a session's few shapes
     assert structure_key(base) != structure_key(base.replace(steps=4))
