@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import TYPE_CHECKING
 
@@ -174,7 +175,11 @@ class SurfaceView(pg.PlotWidget):
             axis.setTickFont(tick_font)
             axis.setPen(pg.mkPen(self.theme.foreground))
             axis.setTextPen(pg.mkPen(self.theme.foreground))
-        self.colorbar.axis.setWidth(round(4.2 * self.theme.plot_font_pt))
+            # Plain numbers, as on the loss plot: a random plane's axes read "(x0.001)" with
+            # ticks 100 ... 400, and the colour bar "log₁₀ loss (x0.001)" with ticks -300 ... 0.
+            axis.setSIPrefixEnableRanges(((math.inf, math.inf),))
+            axis.enableAutoSIPrefix(False)
+        self.colorbar.axis.setWidth(round(5.0 * self.theme.plot_font_pt))  # "-0.25" clears the label
         # Room above the plot for the top tick label, which would be cut in half otherwise.
         self.plot.layout.setContentsMargins(4, round(0.8 * self.theme.plot_font_pt), 4, 4)
 
