@@ -225,6 +225,7 @@ class MainWindow(QMainWindow):
         right.addWidget(self.loss_plot)
         right.addWidget(self.data_view)
         right.addWidget(self.network_view)
+        self.right_split = right
         self.overlays = OverlaySet()
         self.overlay_layer = OverlayLayer(self.surface, self.overlays)
         self.surface3d = Surface3DView(ctl, LIGHT, self.overlays)
@@ -435,8 +436,15 @@ class MainWindow(QMainWindow):
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
 
     def _on_entries_changed(self) -> None:
-        self.data_view.setVisible(self.data_view.applicable)
-        self.network_view.setVisible(self.network_view.applicable)
+        shown = (self.data_view.applicable, self.network_view.applicable)
+        before = (self.data_view.isVisibleTo(self), self.network_view.isVisibleTo(self))
+        self.data_view.setVisible(shown[0])
+        self.network_view.setVisible(shown[1])
+        if shown != before and any(shown):
+            # A view hidden since the first layout has size 0 in the splitter and would come
+            # back as a 20 px strip (moons, then PageDown to neuron): share the height anew.
+            total = max(sum(self.right_split.sizes()), 2)
+            self.right_split.setSizes([total // 2, total // 2 * shown[0], total // 2 * shown[1]])
         network = self.controller.is_network
         for action in (self.load_data_action, self.reset_data_action, self.remove_point_action):
             action.setEnabled(self.controller.problem.has_data and not network)

@@ -255,11 +255,12 @@ def faithfulness_html(
     f = pic.picture.faithfulness
     kind = {"pca": "PCA", "random": "Random", "minima": "Minima"}[pic.picture.plane.kind]
     ink = f"color:{foreground}"
-    kept = " (kept while dragging)" if not pic.fitted else ""
     lines = [
-        f"<span style='{ink}'>{kind} plane{kept}: <b>{f.explained:.0%}</b> of the movement</span>",
+        f"<span style='{ink}'>{kind} plane: <b>{f.explained:.0%}</b> of the movement</span>",
         f"<span style='{ink}'>max |path loss − surface|:</span>",
     ]
+    if not pic.fitted:  # its own line: on the first it ran into the colour bar
+        lines.insert(1, f"<span style='{ink}'><i>(plane kept while dragging)</i></span>")
     for label, gap in f.gap_by_entry.items():
         if label not in visible:
             continue

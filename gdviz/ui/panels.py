@@ -277,6 +277,9 @@ class OptimizerRow(QFrame):
 
         self.status = QLabel("")
         self.status.setObjectName("status")
+        # Wraps rather than widening the row: "converged: weight decay balances the loss" pushed
+        # the row's buttons off the dock and cut its number fields to "0.0".
+        self.status.setWordWrap(True)
         outer.addWidget(self.status)
 
         grid = QGridLayout()

@@ -179,7 +179,9 @@ class SurfaceView(pg.PlotWidget):
             # ticks 100 ... 400, and the colour bar "log₁₀ loss (x0.001)" with ticks -300 ... 0.
             axis.setSIPrefixEnableRanges(((math.inf, math.inf),))
             axis.enableAutoSIPrefix(False)
-        self.colorbar.axis.setWidth(round(5.0 * self.theme.plot_font_pt))  # "-0.25" clears the label
+        self.colorbar.axis.setWidth(
+            round(5.0 * self.theme.plot_font_pt)
+        )  # "-0.25" clears the label
         # Room above the plot for the top tick label, which would be cut in half otherwise.
         self.plot.layout.setContentsMargins(4, round(0.8 * self.theme.plot_font_pt), 4, 4)
 
@@ -209,6 +211,10 @@ class SurfaceView(pg.PlotWidget):
         style = {"font-size": f"{self.theme.plot_font_pt + 2}pt", "color": self.theme.foreground}
         self.plot.setLabel("bottom", names[0], **style)
         self.plot.setLabel("left", names[1], **style)
+        for side in ("bottom", "left"):
+            # pyqtgraph places an axis title only on resize: a shorter one ("w" after "PCA
+            # direction 1 of the paths") kept the old one's left edge, off-centre under a tick.
+            self.plot.getAxis(side).resizeEvent()
 
     def rebuild(self) -> None:
         """Make the per-entry items again (entries were added, removed or replaced)."""

@@ -166,6 +166,24 @@ def test_a_scene_switch_to_and_from_a_network_leaves_nothing_stale(win, qapp) ->
     assert not win.messages
 
 
+def test_a_data_scene_after_a_network_gets_its_data_view_back_whole(win, qapp) -> None:  # noqa: ANN001
+    """Opened on moons, the 2-D data view had no height in the splitter; a data scene must show it
+    at a usable size, and the surface's new, shorter axis titles centred under their axes."""
+    ctl = win.controller
+    assert ctl.load("moons")
+    qapp.processEvents()
+    assert ctl.load("neuron")
+    qapp.processEvents()
+    assert win.data_view.isVisible() and not win.network_view.isVisible()
+    assert win.data_view.height() > 0.35 * win.loss_plot.parentWidget().height()
+    axis = win.surface.plot.getAxis("bottom")
+    middle = axis.label.pos().x() + axis.label.boundingRect().width() / 2
+    assert middle == pytest.approx(axis.size().width() / 2, abs=2)
+    assert ctl.load("moons")
+    qapp.processEvents()
+    assert win.network_view.height() > 0.35 * win.loss_plot.parentWidget().height()
+
+
 def test_the_worker_keeps_the_old_picture_and_the_newest_position_wins(win, qtbot) -> None:  # noqa: ANN001, ARG001 (win: programs compiled)
     from gdviz.ui.controller import Controller
 
