@@ -49,11 +49,22 @@ def minimum_color(index: int) -> str:
     return MINIMUM_COLORS[index % len(MINIMUM_COLORS)]
 
 
-def basin_rgb(outcome: np.ndarray, settle: np.ndarray, steps: int) -> np.ndarray:
-    """``(rows, cols, 3)`` uint8: each minimum its colour, lighter the later it was reached;
+UNDER_PATHS_FADE = 0.4
+"""How far towards white the window's basin layer draws even the earliest-settled starts: the
+minima's colours are the entries' hues (GD's blue is minimum 1's), and a trail crossing a basin of
+its own colour at full strength vanished into it (seen projected: Momentum's orange path over the
+orange basin of local-minimum-basins)."""
+
+
+def basin_rgb(
+    outcome: np.ndarray, settle: np.ndarray, steps: int, lightest: float = 0.0
+) -> np.ndarray:
+    """``(rows, cols, 3)`` uint8: each minimum its colour, lighter the later it was reached
+    (from ``lightest`` of the way to white, for a start already there, to :data:`LATE_FADE`);
     diverged black, not settled mid grey, settled elsewhere dark grey."""
     out = np.empty((*outcome.shape, 3), dtype=np.float64)
-    fade = LATE_FADE * np.sqrt(np.clip(settle / max(steps, 1), 0.0, 1.0))[..., None]
+    late = np.sqrt(np.clip(settle / max(steps, 1), 0.0, 1.0))[..., None]
+    fade = lightest + (LATE_FADE - lightest) * late
     for k in range(int(outcome.max(initial=-1)) + 1):
         where = outcome == k
         base = np.array(rgb(minimum_color(k)), dtype=np.float64)

@@ -40,6 +40,7 @@ from gdviz.ui.map_worker import MapJob, MapRunner
 from gdviz.ui.maps import (
     DIVERGED_COLOR,
     LOSS_STOPS,
+    UNDER_PATHS_FADE,
     basin_legend,
     basin_rgb,
     hyper_name,
@@ -279,7 +280,7 @@ class BasinLayer:
         if job is not self.job or not isinstance(m, BasinMap):
             return
         self.map = m
-        colors = basin_rgb(m.outcome[0], m.settle_step[0], m.steps)
+        colors = basin_rgb(m.outcome[0], m.settle_step[0], m.steps, UNDER_PATHS_FADE)
         (x0, x1), (y0, y1) = m.rect
         self.image.setImage(colors, autoLevels=False, levels=(0, 255))
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))

@@ -10,7 +10,12 @@ from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
 
 from gdviz.core import simulate
 from gdviz.core.basins import DIVERGED, momentum_boundary, quadratic_eigenvalues
-from gdviz.ui.maps import DIVERGED_COLOR, NOT_SETTLED_COLOR, minimum_color
+from gdviz.ui.maps import (
+    DIVERGED_COLOR,
+    NOT_SETTLED_COLOR,
+    UNDER_PATHS_FADE,
+    minimum_color,
+)
 from gdviz.ui.theme import rgb
 
 SMALL = (16,)
@@ -79,7 +84,9 @@ def test_each_minimum_lies_on_a_pixel_of_its_colour(open_window, qtbot) -> None:
     m = layer.map
     image = layer.image.image  # rows are y upwards, as the map's
     assert image.shape == (32, 32, 3) and layer.image.isVisible()
-    palette = {k: np.array(rgb(minimum_color(k)), float) for k in range(len(m.minima))}
+    # Drawn under the trails, even a start already at its minimum is its colour lightened.
+    base = {k: np.array(rgb(minimum_color(k)), float) for k in range(len(m.minima))}
+    palette = {k: c + (255.0 - c) * UNDER_PATHS_FADE for k, c in base.items()}
     palette[DIVERGED] = np.array(rgb(DIVERGED_COLOR), float)
     palette[-2] = np.array(rgb(NOT_SETTLED_COLOR), float)
     (x0, x1), (y0, y1) = m.rect
