@@ -71,6 +71,16 @@ class TuneCurve:
     objective: NDArray
     best: float
 
+    @property
+    def diverged(self) -> bool:
+        """Every rate tried diverged: there is no rate to recommend."""
+        return not np.isfinite(self.final_loss).any()
+
+    def at_best(self) -> tuple[float, float]:
+        """``(final loss, objective)`` of the run at the chosen rate (inf if it diverged)."""
+        i = int(np.argmin(np.abs(self.rates - self.best)))
+        return float(self.final_loss[i]), float(self.objective[i])
+
 
 @dataclass(frozen=True)
 class TuneResult:

@@ -58,38 +58,28 @@ OBJECTIVE_TEXT: dict[Objective, str] = {
 
 @dataclass(frozen=True)
 class Tuned:
-    """What the search found for the scene it was started on.
+    """What the search found for the scene it was started on (the dialog tunes one entry at a
+    time, for progress and cancelling; :class:`TuneResult` holds the tuned scene instead).
 
     Attributes:
       scene: the scene searched (the dialog's snapshot).
-      rates: the rate :func:`tune` chose per label.
-      curves: the tuning curve per label.
+      curves: the tuning curve per label (its ``best`` is the rate chosen).
       objective, threshold: what was minimised.
     """
 
     scene: Scene
-    rates: dict[str, float]
     curves: dict[str, TuneCurve]
     objective: Objective
     threshold: float | None
 
-    def diverged(self, label: str) -> bool:
-        """Every rate tried for ``label`` diverged: there is no rate to recommend."""
-        return not np.isfinite(self.curves[label].final_loss).any()
-
-    def final_loss(self, label: str) -> float:
-        """The final loss at the chosen rate (inf if that run diverged)."""
-        curve = self.curves[label]
-        return float(curve.final_loss[int(np.argmin(np.abs(curve.rates - curve.best)))])
-
-    def steps_to(self, label: str) -> float:
-        """Steps to the threshold at the chosen rate (``steps + 1``: never reached)."""
-        curve = self.curves[label]
-        return float(curve.objective[int(np.argmin(np.abs(curve.rates - curve.best)))])
+    @property
+    def rates(self) -> dict[str, float]:
+        """The rate :func:`tune` chose per label."""
+        return {label: curve.best for label, curve in self.curves.items()}
 
     def applicable(self) -> dict[str, float]:
         """The rates Apply sets: every label but those that diverged at every rate."""
-        return {label: rate for label, rate in self.rates.items() if not self.diverged(label)}
+        return {label: c.best for label, c in self.curves.items() if not c.diverged}
 
 
 def tune_job(
@@ -103,17 +93,15 @@ def tune_job(
     coarse, fine = grid_sizes
 
     def compute(_pass, should_stop, progress) -> Tuned:  # noqa: ANN001
-        rates: dict[str, float] = {}
         curves: dict[str, TuneCurve] = {}
         for done, label in enumerate(labels):
             if should_stop():
                 raise Cancelled
             progress(done, len(labels))
             result = tune(scene, [label], objective, threshold, coarse=coarse, fine=fine)
-            rates[label] = result.rates[label]
             curves[label] = result.curves[label]
         progress(len(labels), len(labels))
-        return Tuned(scene, rates, curves, objective, threshold)
+        return Tuned(scene, curves, objective, threshold)
 
     # One pass (the "resolution" of a map job has no meaning here).
     return MapJob(SLOT, (id(scene), tuple(labels), objective, threshold), compute, (1,), "tuning")
@@ -361,9 +349,8 @@ class TuneDialog(QDialog):
             now = float(entry.hyperparams.get("learning_rate", rate))
             name = QTableWidgetItem(f"■ {label}")
             name.setForeground(QColor(self.colors.get(label, self.theme.foreground)))
-            diverged = result.diverged(label)
-            loss = result.final_loss(label)
-            reach = result.steps_to(label)
+            diverged = result.curves[label].diverged
+            loss, reach = result.curves[label].at_best()
             if diverged:
                 texts = ["— (keeps its rate)", "diverged at every rate", "—"]
             else:
@@ -428,8 +415,8 @@ class TuneDialog(QDialog):
                 )
                 self.plot.addItem(crosses)
                 self.diverged[label] = crosses
-            if not result.diverged(label):
-                loss = result.final_loss(label)
+            if not curve.diverged:
+                loss, _ = curve.at_best()
                 star = pg.PlotDataItem(
                     [curve.best],
                     [self._shown(np.array(loss))],

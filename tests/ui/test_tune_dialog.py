@@ -147,7 +147,7 @@ def test_an_entry_that_diverges_at_every_rate_is_shown_and_kept(parts, qtbot) ->
     _run(qtbot, dialog)
     result = dialog.result
     assert result is not None, dialog.status.text()
-    assert result.diverged("GD") and not result.diverged("Adam")
+    assert result.curves["GD"].diverged and not result.curves["Adam"].diverged
     assert np.isinf(result.curves["GD"].final_loss).all()
     rows = {
         dialog.table.item(r, 0).text(): [dialog.table.item(r, c).text() for c in range(4)]
