@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from gdviz.core import Scene, builtin_scene_names, save_scene
 from gdviz.core.scene import builtin_scene_titles
+from gdviz.ui import gcguard
 from gdviz.ui.controller import Controller
 from gdviz.ui.equations import EquationPanel
 from gdviz.ui.keys import KeyRouter
@@ -202,6 +203,7 @@ class MainWindow(QMainWindow):
         autoplay: bool = False,
     ) -> None:
         super().__init__()
+        gcguard.hold(self)  # garbage is collected on this thread only: the workers run Python too
         self.remember = remember  # QSettings are written only by the real app, not tests
         self._session: dict[str, str] = {}  # what export dialogs chose last (size, folder)
         self.scene_path: Path | None = None
