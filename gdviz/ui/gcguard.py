@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 
+import shiboken6
 from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QObject
 
@@ -34,7 +35,10 @@ def _release(*_: object) -> None:
     global _collector, _holders
     _holders -= 1
     if _holders <= 0 and _collector is not None:
-        _collector.timer.stop()
+        # At interpreter exit PySide deletes the timer (it has no parent) before a window that
+        # was still open goes: stopping it then raised "Internal C++ object already deleted".
+        if shiboken6.isValid(_collector.timer):
+            _collector.timer.stop()
         _collector = None
         _holders = 0
         gc.enable()

@@ -37,3 +37,24 @@ def test_a_window_holds_it(qapp) -> None:  # noqa: ANN001
 
     with quiet_window(qapp, "saddle-point"):
         assert gcguard.active()
+
+
+def test_the_last_owner_may_go_after_qt_deleted_the_timer(qtbot, monkeypatch) -> None:  # noqa: ANN001
+    """At interpreter exit PySide deletes the collector's parentless timer before a window that
+    was still open: releasing the hold then must not raise (it did: "already deleted")."""
+    import shiboken6
+
+    was_enabled = gc.isenabled()
+    monkeypatch.setattr(gcguard, "_collector", None)  # a hold of its own (others' windows live)
+    monkeypatch.setattr(gcguard, "_holders", 0)
+    owner = QObject()
+    gcguard.hold(owner)
+    timer = gcguard._collector.timer
+    shiboken6.delete(timer)  # as Qt's own teardown does at exit
+    assert not shiboken6.isValid(timer)
+    errors: list[BaseException] = []
+    monkeypatch.setattr("sys.excepthook", lambda kind, value, tb: errors.append(value))
+    del owner  # destroyed now: the release runs from its destroyed signal
+    assert errors == [] and gcguard._collector is None and gc.isenabled()
+    if not was_enabled:
+        gc.disable()  # the windows of other tests still collect on their timer
