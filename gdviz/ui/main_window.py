@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QEvent, QRect, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPalette
@@ -31,13 +32,15 @@ from gdviz.ui.keys import KeyRouter
 from gdviz.ui.legend import LegendStrip
 from gdviz.ui.map_worker import MapRunner
 from gdviz.ui.maps_view import BasinLayer, StabilityView
-from gdviz.ui.network_views import NetworkDataView
 from gdviz.ui.overlays import KEYS, KINDS, TITLES, OverlaySet
 from gdviz.ui.panels import OptimizerPanel, PlaybackBar, ProblemPanel
 from gdviz.ui.plots import DataView, LossPlot
 from gdviz.ui.surface3d import Surface3DView
 from gdviz.ui.surface_view import OverlayLayer, SurfaceView
 from gdviz.ui.theme import LIGHT, PRESENTER_SCALE, THEMES, Theme
+
+if TYPE_CHECKING:
+    from gdviz.ui.network_views import NetworkDataView
 
 BASE_SIZE = (1600, 1000)
 """The window size the theme's type sizes were chosen for; type scales with the window from it."""
@@ -209,6 +212,7 @@ class MainWindow(QMainWindow):
         self.scene_path: Path | None = None
         self.theme_name = "light"
         self.presenter = False
+        self.ui_scale = 1.0
         self._state_before: QByteArray | None = None
         self._geometry_before = QRect()
         self.setWindowTitle("gdviz")
@@ -217,7 +221,7 @@ class MainWindow(QMainWindow):
         self.surface = SurfaceView(ctl, LIGHT)
         self.loss_plot = LossPlot(ctl, LIGHT)
         self.data_view = DataView(ctl, LIGHT)
-        self.network_view = NetworkDataView(ctl, LIGHT)
+        self._network_view: NetworkDataView | None = None  # made for the first network scene
         self.scene_bar = SceneBar(ctl)
         self.playback = PlaybackBar(ctl)
         self.optimizers = OptimizerPanel(ctl)
@@ -226,7 +230,6 @@ class MainWindow(QMainWindow):
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.loss_plot)
         right.addWidget(self.data_view)
-        right.addWidget(self.network_view)
         self.right_split = right
         self.overlays = OverlaySet()
         self.overlay_layer = OverlayLayer(self.surface, self.overlays)
@@ -242,8 +245,12 @@ class MainWindow(QMainWindow):
         ctl.drag_finished.connect(lambda: self.map_runner.set_paused(False))
         self.basins = BasinLayer(self.surface, self.map_runner)
         self.surface.basins = self.basins
-        self.stability = StabilityView(ctl, self.map_runner, LIGHT)
-        self.view_tabs.addTab(self.stability, "Stability")
+        # The stability map is made when its tab is first opened (~0.1 s of start-up, for a
+        # tab most sessions never open); its tab holds an empty stand-in until then.
+        self._stability: StabilityView | None = None
+        self._stability_stand_in = QWidget()
+        self.view_tabs.addTab(self._stability_stand_in, "Stability")
+        self.view_tabs.currentChanged.connect(self._on_tab_changed)
         views = QSplitter(Qt.Orientation.Horizontal)
         views.addWidget(self.view_tabs)
         views.addWidget(right)
@@ -295,7 +302,6 @@ class MainWindow(QMainWindow):
         self.overlays.listeners.append(self._sync_overlay_actions)
         self._on_entries_changed()
         self.keys = KeyRouter(self, self.current_view)
-        self.ui_scale = 1.0
         self._full_screen_before = False
         self._scale_timer = QTimer(self, singleShot=True, interval=120)
         self._scale_timer.timeout.connect(self._rescale)
@@ -307,6 +313,41 @@ class MainWindow(QMainWindow):
     def current_view(self) -> QWidget:
         """The view in front (the 2-D or the 3-D surface): where focus goes back to."""
         return self.view_tabs.currentWidget()
+
+    @property
+    def stability(self) -> StabilityView:
+        """The "Stability" tab's view, made on first use (its tab opened, or read)."""
+        if self._stability is None:
+            view = StabilityView(self.controller, self.map_runner, self.current_theme())
+            tabs, stand_in = self.view_tabs, self._stability_stand_in
+            index, current = tabs.indexOf(stand_in), tabs.currentIndex()
+            enabled, tip = tabs.isTabEnabled(index), tabs.tabToolTip(index)
+            tabs.blockSignals(True)  # the same tab in front, in its place: nothing changed
+            tabs.removeTab(index)
+            tabs.insertTab(index, view, "Stability")
+            tabs.setTabEnabled(index, enabled)
+            tabs.setTabToolTip(index, tip)
+            tabs.setCurrentIndex(current)
+            tabs.blockSignals(False)
+            stand_in.deleteLater()
+            self._stability = view
+        return self._stability
+
+    def _on_tab_changed(self, index: int) -> None:
+        if self._stability is None and self.view_tabs.widget(index) is self._stability_stand_in:
+            self.stability  # noqa: B018 (made now: it computes its map once shown)
+
+    @property
+    def network_view(self) -> NetworkDataView:
+        """The network scenes' data view (under the loss plot), made on first use."""
+        if self._network_view is None:
+            from gdviz.ui.network_views import NetworkDataView
+
+            view = NetworkDataView(self.controller, self.current_theme())
+            view.setVisible(view.applicable)
+            self.right_split.addWidget(view)
+            self._network_view = view
+        return self._network_view
 
     def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt's name)
         super().resizeEvent(event)
@@ -438,10 +479,12 @@ class MainWindow(QMainWindow):
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
 
     def _on_entries_changed(self) -> None:
-        shown = (self.data_view.applicable, self.network_view.applicable)
-        before = (self.data_view.isVisibleTo(self), self.network_view.isVisibleTo(self))
+        made = self._network_view
+        shown = (self.data_view.applicable, self.controller.is_network)
+        before = (self.data_view.isVisibleTo(self), made is not None and made.isVisibleTo(self))
         self.data_view.setVisible(shown[0])
-        self.network_view.setVisible(shown[1])
+        if shown[1] or made is not None:
+            self.network_view.setVisible(shown[1])
         if shown != before and any(shown):
             # A view hidden since the first layout has size 0 in the splitter and would come
             # back as a 20 px strip (moons, then PageDown to neuron): share the height anew.
@@ -638,10 +681,11 @@ class MainWindow(QMainWindow):
             self.surface3d,
             self.loss_plot,
             self.data_view,
-            self.network_view,
-            self.stability,
+            self._network_view,  # the views not made yet take the theme when they are
+            self._stability,
         ):
-            view.set_theme(theme)
+            if view is not None:
+                view.set_theme(theme)
         self.optimizers.set_theme(docks)
         self.equations.set_theme(docks)
         self.legend.set_theme(theme)

@@ -329,12 +329,6 @@ class OptimizerRow(QFrame):
             grid.addWidget(QLabel("batch"), row, 0)
             grid.addWidget(self.batch, row, 1, 1, 2)
         outer.addLayout(grid)
-        self._build_more(entry, outer)
-        self.refresh()
-
-    def _build_more(self, entry: OptimizerEntry, outer: QVBoxLayout) -> None:
-        """The "More ▸" disclosure: schedule, its parameters, weight decay, L2, clipping."""
-        rule = RULES[entry.rule]
         self.wheel_guard: WheelGuard | None = None
         self.more_button = QToolButton(text="More ▸")
         self.more_button.setCheckable(True)
@@ -342,28 +336,68 @@ class OptimizerRow(QFrame):
         self.more_button.setToolTip("Learning-rate schedule, weight decay, L2, gradient clipping")
         self.more_button.toggled.connect(self._show_more)
         outer.addWidget(self.more_button, alignment=Qt.AlignmentFlag.AlignLeft)
-        self.more = QWidget()
-        more = QGridLayout(self.more)
+        self._outer = outer
+        # Built when first opened (or first read): the nine rows' closed sections were a fifth
+        # of the window's construction, for fields most lectures never open.
+        self._more: QWidget | None = None
+        self._schedule_box: QComboBox | None = None
+        self._schedule_widgets: list[QWidget] = []
+        self._schedule_spins: dict[str, pg.SpinBox] = {}
+        self._schedule_kind: str | None = None
+        self._modifier_spins: dict[str, pg.SpinBox] = {}
+        self.refresh()
+
+    # The "More" section's widgets, built on first use (see ``_build_more``).
+
+    @property
+    def more(self) -> QWidget:
+        return self._build_more()
+
+    @property
+    def more_grid(self) -> QGridLayout:
+        layout = self._build_more().layout()
+        assert isinstance(layout, QGridLayout)
+        return layout
+
+    @property
+    def schedule_box(self) -> QComboBox:
+        self._build_more()
+        assert self._schedule_box is not None
+        return self._schedule_box
+
+    @property
+    def schedule_spins(self) -> dict[str, pg.SpinBox]:
+        self._build_more()
+        return self._schedule_spins
+
+    @property
+    def modifier_spins(self) -> dict[str, pg.SpinBox]:
+        self._build_more()
+        return self._modifier_spins
+
+    def _build_more(self) -> QWidget:
+        """The "More ▸" disclosure's section (once): schedule, its parameters, weight decay,
+        L2, clipping, showing the entry's values."""
+        if self._more is not None:
+            return self._more
+        entry = self.controller.scene.entry(self.label)
+        rule = RULES[entry.rule]
+        self._more = QWidget()
+        more = QGridLayout(self._more)
         more.setContentsMargins(0, 0, 0, 0)
         more.setHorizontalSpacing(6)
         more.setVerticalSpacing(3)
-        self.schedule_box = QComboBox()
+        box = self._schedule_box = QComboBox()
         for name, kind in SCHEDULES.items():
-            self.schedule_box.addItem(kind.title, name)
-            self.schedule_box.setItemData(
-                self.schedule_box.count() - 1, kind.formula, Qt.ItemDataRole.ToolTipRole
-            )
-        self.schedule_box.setToolTip("Learning-rate schedule (the rate η is its peak)")
-        self.schedule_box.currentIndexChanged.connect(
-            lambda i: self.controller.set_schedule(self.label, self.schedule_box.itemData(i))
+            box.addItem(kind.title, name)
+            box.setItemData(box.count() - 1, kind.formula, Qt.ItemDataRole.ToolTipRole)
+        box.setToolTip("Learning-rate schedule (the rate η is its peak)")
+        box.setCurrentIndex(box.findData(entry.schedule))
+        box.currentIndexChanged.connect(
+            lambda i: self.controller.set_schedule(self.label, box.itemData(i))
         )
         more.addWidget(QLabel("schedule"), 0, 0)
-        more.addWidget(self.schedule_box, 0, 1, 1, 3)
-        self.more_grid = more
-        self._schedule_widgets: list[QWidget] = []
-        self.schedule_spins: dict[str, pg.SpinBox] = {}
-        self._schedule_kind: str | None = None
-        self.modifier_spins: dict[str, pg.SpinBox] = {}
+        more.addWidget(box, 0, 1, 1, 3)
         # Schedule-free rules decay inside their averaged iterate (the core refuses λ there);
         # AdamW and Lion show their own λ among their hyperparameters.
         specs = [L2, CLIP_NORM]
@@ -372,30 +406,31 @@ class OptimizerRow(QFrame):
         for i, spec in enumerate(specs):
             spin = modifier_spin(spec, float(getattr(entry, spec.name)))
             spin.sigValueChanging.connect(lambda _, v, n=spec.name: self._set_field(n, float(v)))
-            self.modifier_spins[spec.name] = spin
+            self._modifier_spins[spec.name] = spin
             label = QLabel(MODIFIER_LABELS[spec.name])
             label.setToolTip(spec.doc)
             r, c = 10 + i // 2, 2 * (i % 2)  # under the schedule's rows (1 to 9)
             more.addWidget(label, r, c, alignment=Qt.AlignmentFlag.AlignRight)
             more.addWidget(spin, r, c + 1)
-        outer.addWidget(self.more)
-        self.more.setVisible(False)
-        self._fill_schedule(entry)
-        if uses_more(entry):
-            self.more_button.setChecked(True)
+        self._outer.addWidget(self._more)  # in the row first: shown alone, it were a window
+        self._more.setVisible(self.more_button.isChecked())
+        self._fill_schedule(entry)  # guards the whole section against stray wheels
+        return self._more
 
     def _show_more(self, on: bool) -> None:
         self.more_button.setText("More ▾" if on else "More ▸")
-        self.more.setVisible(on)
+        if on or self._more is not None:
+            self.more.setVisible(on)
 
     def _fill_schedule(self, entry: OptimizerEntry) -> None:
         """Fields for the parameters of the entry's schedule kind (none for constant)."""
+        grid = self.more_grid
         self._schedule_kind = entry.schedule
         for widget in self._schedule_widgets:
-            self.more_grid.removeWidget(widget)
+            grid.removeWidget(widget)
             widget.deleteLater()
         self._schedule_widgets = []
-        self.schedule_spins = {}
+        self._schedule_spins = {}
         kind = SCHEDULES[entry.schedule]
         values = entry.resolved_schedule(self.controller.scene.steps)
         for i, spec in enumerate(kind.params):
@@ -405,11 +440,11 @@ class OptimizerRow(QFrame):
             spin.sigValueChanging.connect(
                 lambda _, v, n=spec.name: self._set_schedule_param(n, float(v))
             )
-            self.schedule_spins[spec.name] = spin
+            self._schedule_spins[spec.name] = spin
             # In the modifiers' columns (one grid: the fields line up).
             r, c = 1 + i // 2, 2 * (i % 2)
-            self.more_grid.addWidget(label, r, c, alignment=Qt.AlignmentFlag.AlignRight)
-            self.more_grid.addWidget(spin, r, c + 1)
+            grid.addWidget(label, r, c, alignment=Qt.AlignmentFlag.AlignRight)
+            grid.addWidget(spin, r, c + 1)
             self._schedule_widgets += [label, spin]
         if self.wheel_guard is not None:
             self.wheel_guard.guard(self.more)
@@ -477,21 +512,24 @@ class OptimizerRow(QFrame):
         self._refresh_more(entry)
 
     def _refresh_more(self, entry: OptimizerEntry) -> None:
-        index = self.schedule_box.findData(entry.schedule)
-        if self.schedule_box.currentIndex() != index:
-            _set_quietly(self.schedule_box, lambda: self.schedule_box.setCurrentIndex(index))
+        if uses_more(entry) and not self.more_button.isChecked():
+            self.more_button.setChecked(True)  # builds the section, with the entry's values
+        if self._more is None:
+            return  # nothing shown yet: built with the values of the moment when opened
+        box = self.schedule_box
+        index = box.findData(entry.schedule)
+        if box.currentIndex() != index:
+            _set_quietly(box, lambda: box.setCurrentIndex(index))
         if entry.schedule != self._schedule_kind:
             self._fill_schedule(entry)
         values = entry.resolved_schedule(self.controller.scene.steps)
-        for name, spin in self.schedule_spins.items():
+        for name, spin in self._schedule_spins.items():
             if spin.value() != values[name]:
                 _set_quietly(spin, lambda s=spin, v=values[name]: s.setValue(v))
-        for name, spin in self.modifier_spins.items():
+        for name, spin in self._modifier_spins.items():
             value = float(getattr(entry, name))
             if spin.value() != value:
                 _set_quietly(spin, lambda s=spin, v=value: s.setValue(v))
-        if uses_more(entry) and not self.more_button.isChecked():
-            self.more_button.setChecked(True)
 
     def refresh_status(self) -> None:
         ctl = self.controller
