@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QGraphicsItem
 
 from gdviz.core import simulate
 from gdviz.core.surface import predictions
@@ -19,8 +20,12 @@ def test_release_brings_every_view_exactly_to_the_release_point(window, qtbot) -
     for t in np.linspace(0.1, 1.0, 8):
         handle.setPos(QPointF(x0 + 1.2 * t, y0 - 0.8 * t))
         assert ctl.dragging
-    # While dragging the trails are drawn without antialiasing; the secondary views lag.
+    # While dragging the trails and loss curves are drawn plain (no antialiasing, and the loss
+    # curves, which change at every throttled update, without a cached pixmap to rebuild).
     assert not window.surface.trails["Adam"].line.opts["antialias"]
+    loss_curve = window.loss_plot.curves["Adam"]
+    assert not loss_curve.opts["antialias"]
+    assert loss_curve.cacheMode() == QGraphicsItem.CacheMode.NoCache
     handle.sigPositionChangeFinished.emit(handle)  # the mouse button comes up
     assert not ctl.dragging
     fresh = simulate(ctl.scene)
@@ -37,6 +42,8 @@ def test_release_brings_every_view_exactly_to_the_release_point(window, qtbot) -
         expected = predictions(ctl.problem, path.params[-1][None, :], xs)[0]
         np.testing.assert_allclose(line, expected)
     assert window.surface.trails["Adam"].line.opts["antialias"]  # smooth again at rest
+    assert loss_curve.opts["antialias"]
+    assert loss_curve.cacheMode() == QGraphicsItem.CacheMode.DeviceCoordinateCache
 
 
 def test_secondary_views_follow_a_drag_at_a_lower_rate(window) -> None:  # noqa: ANN001
