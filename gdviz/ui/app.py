@@ -6,6 +6,10 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gdviz.ui.main_window import MainWindow
 
 
 def _configure_jax_cache() -> None:
@@ -70,26 +74,27 @@ def has_display(environ: Mapping[str, str] | None = None) -> bool:
     return any(env.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
-def run(scene_ref: str | None = None) -> int:
-    """Open the window on a scene (default: the last one used, else linear-regression).
+def launch(scene_ref: str | None = None, *, remember: bool = True) -> MainWindow | int:
+    """Everything the window command does before its event loop: the start-up card, the
+    imports, the scene, and the window, shown. Returns the window, or the exit status of a
+    refused start (a scene that cannot be read, named on the command line).
 
-    With no display (and no ``QT_QPA_PLATFORM``) prints one line naming the headless commands
-    and returns 2, before Qt can abort.
+    ``remember=False`` (``gdviz bench``'s start-up figures) reads and writes no settings: the
+    named scene at the default size, as on a first launch.
     """
-    if not has_display():
-        print(NO_DISPLAY, file=sys.stderr)
-        return 2
-    app = _bare_application()
+    _bare_application()
     from PySide6.QtCore import QSettings
 
     from gdviz.ui.splash import StartupCard, scene_title
 
-    remembered = QSettings("gdviz", "gdviz").value("last_scene")
+    remembered = QSettings("gdviz", "gdviz").value("last_scene") if remember else None
     ref = str(scene_ref or remembered or "linear-regression")
     card = StartupCard(scene_title(ref))
     card.show()
     card.say("Loading JAX and optax…")
     _application()
+    # Before the scene: a network scene compiles its minima search while it is read.
+    _configure_jax_cache()
     from gdviz.core import SceneError, load_scene
 
     card.say("Reading the scene…")
@@ -102,14 +107,29 @@ def run(scene_ref: str | None = None) -> int:
             print(f"gdviz: error: {exc}", file=sys.stderr)
             return 2
         scene = load_scene("linear-regression")  # the remembered file is gone: start afresh
-    _configure_jax_cache()
     card.say("Building the window…")
     from gdviz.ui.main_window import MainWindow
 
-    window = MainWindow(scene, remember=True, autoplay=True)
-    window.restore_settings()
+    window = MainWindow(scene, remember=remember, autoplay=True)
+    if remember:
+        window.restore_settings()
     if Path(ref).suffix == ".toml" and Path(ref).exists():
         window.scene_path = Path(ref)
     window.show()
     card.finish(window)
-    return app.exec()
+    return window
+
+
+def run(scene_ref: str | None = None) -> int:
+    """Open the window on a scene (default: the last one used, else linear-regression).
+
+    With no display (and no ``QT_QPA_PLATFORM``) prints one line naming the headless commands
+    and returns 2, before Qt can abort.
+    """
+    if not has_display():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 2
+    window = launch(scene_ref)
+    if isinstance(window, int):
+        return window
+    return _bare_application().exec()

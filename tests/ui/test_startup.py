@@ -45,17 +45,11 @@ def test_hidden_parts_are_made_when_first_needed_and_show_the_state_of_then(wind
     row's closed "More" section are made when first opened, with the values of that moment."""
     from gdviz.ui.maps_view import StabilityView
 
-    ctl = window.controller
     assert window._stability is None and window._network_view is None
     rows = window.optimizers.rows
     assert all(row._more is None for row in rows.values())  # no entry here uses them
-    ctl.set_entry_field("Momentum", "l2", 0.25)  # used: its row opens, made with the value
-    row = rows["Momentum"]
-    assert row.more_button.isChecked() and row._more is not None and row.more.isVisible()
-    assert row.modifier_spins["l2"].value() == 0.25
-    ctl.set_entry_field("Momentum", "l2", 0.0)
+    # (A row whose entry uses them opens made: tests/ui/test_schedules_window.py.)
     adam = rows["Adam"]
-    assert adam._more is None
     adam.more_button.setChecked(True)  # opened by hand: made now, showing the entry
     assert adam.more.isVisible() and adam.schedule_box.currentData() == "constant"
     assert set(adam.modifier_spins) == {"weight_decay", "l2", "clip_norm"}
@@ -69,3 +63,33 @@ def test_hidden_parts_are_made_when_first_needed_and_show_the_state_of_then(wind
     assert tabs.currentWidget() is window.stability and tabs.tabText(2) == "Stability"
     assert window.stability.isVisible() and window.stability.label is not None
     window.show_view("2d")
+
+
+def test_launch_opens_the_window_on_the_named_scene_or_refuses_a_bad_file(
+    qapp, tmp_path: Path, capsys
+) -> None:  # noqa: ANN001
+    """What ``gdviz`` runs before its event loop (and ``gdviz bench`` times): the card, then
+    the window, shown, on the scene named; a file that cannot be read is refused with status 2
+    and the loader's message, and no window."""
+    from PySide6.QtWidgets import QSplashScreen
+
+    from gdviz.ui.app import launch
+    from gdviz.ui.main_window import MainWindow
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('title = "Bad"\n[problem]\nname = "no-such-problem"\n', encoding="utf-8")
+    assert launch(str(bad), remember=False) == 2
+    assert "gdviz: error:" in capsys.readouterr().err
+    window = launch("saddle-point", remember=False)
+    try:
+        assert isinstance(window, MainWindow) and window.isVisible()
+        assert window.controller.scene.title == scene_title("saddle-point")
+        assert not window.remember  # nothing written to the user's settings
+        assert not any(
+            isinstance(w, QSplashScreen) and w.isVisible() for w in qapp.topLevelWidgets()
+        )
+    finally:
+        window.map_runner.shutdown()
+        window.controller.shutdown()
+        window.close()
+        window.deleteLater()
