@@ -27,7 +27,6 @@ from gdviz.core import Scene, builtin_scene_names, save_scene
 from gdviz.core.scene import builtin_scene_titles
 from gdviz.ui import gcguard
 from gdviz.ui.controller import Controller
-from gdviz.ui.equations import EquationPanel
 from gdviz.ui.keys import KeyRouter
 from gdviz.ui.legend import LegendStrip
 from gdviz.ui.map_worker import MapRunner
@@ -40,6 +39,7 @@ from gdviz.ui.surface_view import OverlayLayer, SurfaceView
 from gdviz.ui.theme import LIGHT, PRESENTER_SCALE, THEMES, Theme
 
 if TYPE_CHECKING:
+    from gdviz.ui.equations import EquationPanel
     from gdviz.ui.network_views import NetworkDataView
 
 BASE_SIZE = (1600, 1000)
@@ -270,12 +270,14 @@ class MainWindow(QMainWindow):
         column.addWidget(self.playback)
         self.setCentralWidget(central)
 
-        self.equations = EquationPanel(ctl, self.overlays)
         self.optimizer_dock = self._dock("Optimizers", self.optimizers)
+        # The equations' dock opens closed: its panel is made when it is first opened.
+        self._equations: EquationPanel | None = None
         self.equation_dock = self._dock(
-            "Equations", self.equations, Qt.DockWidgetArea.RightDockWidgetArea
+            "Equations", QWidget(), Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.equation_dock.hide()
+        self.equation_dock.visibilityChanged.connect(self._on_equation_dock)
         self.problem_dock = self._dock("Problem", self.problem_panel)
         self.splitDockWidget(self.problem_dock, self.optimizer_dock, Qt.Orientation.Vertical)
         self.resizeDocks([self.optimizer_dock], [380], Qt.Orientation.Horizontal)
@@ -336,6 +338,24 @@ class MainWindow(QMainWindow):
     def _on_tab_changed(self, index: int) -> None:
         if self._stability is None and self.view_tabs.widget(index) is self._stability_stand_in:
             self.stability  # noqa: B018 (made now: it computes its map once shown)
+
+    @property
+    def equations(self) -> EquationPanel:
+        """The Equations dock's panel, made when the dock is first opened (or read)."""
+        if self._equations is None:
+            from gdviz.ui.equations import EquationPanel
+
+            panel = EquationPanel(self.controller, self.overlays)
+            panel.set_theme(self._dock_theme())
+            stand_in = self.equation_dock.widget()
+            self.equation_dock.setWidget(panel)
+            stand_in.deleteLater()
+            self._equations = panel
+        return self._equations
+
+    def _on_equation_dock(self, visible: bool) -> None:
+        if visible:
+            self.equations  # noqa: B018 (made now, in the dock as it opens)
 
     @property
     def network_view(self) -> NetworkDataView:
@@ -669,13 +689,18 @@ class MainWindow(QMainWindow):
         base = THEMES[self.theme_name]
         return base if factor == 1.0 else base.scaled(f"{base.name}-x{factor:g}", factor)
 
-    def _apply_theme(self) -> None:
-        theme = self.current_theme()
-        # The docks are hidden in presenter mode: they keep the window's type, so they come back
-        # at the width they had (presenter-sized rows made them a quarter wider).
+    def _dock_theme(self) -> Theme:
+        """The docks' theme: the window's, scaled with the window but not by presenter mode
+        (the docks are hidden then, and come back at the width they had: presenter-sized rows
+        made them a quarter wider)."""
         docks = THEMES[self.theme_name]
         if self.ui_scale != 1.0:
             docks = docks.scaled(f"{docks.name}-x{self.ui_scale:g}", self.ui_scale)
+        return docks
+
+    def _apply_theme(self) -> None:
+        theme = self.current_theme()
+        docks = self._dock_theme()
         for view in (
             self.surface,
             self.surface3d,
@@ -687,7 +712,8 @@ class MainWindow(QMainWindow):
             if view is not None:
                 view.set_theme(theme)
         self.optimizers.set_theme(docks)
-        self.equations.set_theme(docks)
+        if self._equations is not None:  # made later with the theme of then
+            self._equations.set_theme(docks)
         self.legend.set_theme(theme)
         self.dark_action.setChecked(self.theme_name == "dark")
         # Panels, docks and bars: the window's palette and a font that scales like the plots'.

@@ -41,11 +41,13 @@ def test_the_card_says_what_start_up_is_doing(qtbot) -> None:  # noqa: ANN001
 
 
 def test_hidden_parts_are_made_when_first_needed_and_show_the_state_of_then(window) -> None:  # noqa: ANN001
-    """Start-up builds what is on screen: the stability tab's view, the network view and each
-    row's closed "More" section are made when first opened, with the values of that moment."""
+    """Start-up builds what is on screen: the stability tab's view, the equations panel, the
+    network view and each row's closed "More" section are made when first opened, with the
+    values of that moment."""
     from gdviz.ui.maps_view import StabilityView
 
     assert window._stability is None and window._network_view is None
+    assert window._equations is None and not window.equation_dock.isVisible()
     rows = window.optimizers.rows
     assert all(row._more is None for row in rows.values())  # no entry here uses them
     # (A row whose entry uses them opens made: tests/ui/test_schedules_window.py.)
@@ -63,6 +65,11 @@ def test_hidden_parts_are_made_when_first_needed_and_show_the_state_of_then(wind
     assert tabs.currentWidget() is window.stability and tabs.tabText(2) == "Stability"
     assert window.stability.isVisible() and window.stability.label is not None
     window.show_view("2d")
+
+    window.equation_dock.show()  # E: the dock opens with its panel, made now
+    assert window._equations is not None and window.equation_dock.widget() is window.equations
+    assert window.equations.isVisible() and "Adam" in window.equations.text.toPlainText()
+    window.equation_dock.hide()
 
 
 def test_launch_opens_the_window_on_the_named_scene_or_refuses_a_bad_file(
