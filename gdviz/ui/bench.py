@@ -33,6 +33,12 @@ def ui_figures(
     the repainted window: the new problem, every path, the minimum marker, the points and the
     views that follow a drag, as a drag of the start is measured.
 
+    A network scene is measured as the window runs it: every entry trains again on the worker
+    thread at each move (tens to hundreds of ms) while the GUI thread moves the handle, so
+    ``drag_update_ms`` is what a move costs the GUI thread (the handle, and any newer paths
+    that arrived), and ``drag_paths_ms`` how long the paths take to follow one move: from the
+    move until the window shows the paths trained from there (the median of a few).
+
     Each measure runs what the event loop would: the change, then the paint events Qt queued for
     the widgets that changed (counted, to be sure they ran), as a real window does every frame.
     """
@@ -46,10 +52,13 @@ def ui_figures(
 
     app = _application()
     scene = load_scene(scene_name)
-    window = MainWindow(scene, background=False)
+    network = scene.is_network
+    window = MainWindow(scene, background=network)
     window.resize(1600, 1000)
     window.show()
     app.processEvents()
+    ctl = window.controller
+    settle(app, ctl)
 
     class PaintCounter(QObject):
         paints = 0
@@ -62,16 +71,23 @@ def ui_figures(
     counter = PaintCounter()
     for view in (window.surface, window.loss_plot, window.data_view):
         view.viewport().installEventFilter(counter)
-    ctl = window.controller
     ctl.pause()
     ctl.set_step(ctl.steps)
     handle = window.surface.handles[None]
-    x, y = scene.start
+    x, y = ctl.shared_start()
+    init = ctl.network.init if network else None
+    # A classic scene's start moves 0.4 (its views are a few units wide); a network's plane
+    # coordinates have no such scale: 5% of its view's shorter side.
+    (x0, x1), (y0, y1) = ctl.view_rect()
+    radius = 0.05 * min(x1 - x0, y1 - y0) if network else 0.4
     angles = np.linspace(0, 2 * np.pi, repeats, endpoint=False)
+
+    def point(i: int) -> QPointF:
+        return QPointF(x + radius * np.cos(angles[i]), y + radius * np.sin(angles[i]))
 
     def drag(i: int) -> float:
         t0 = time.perf_counter()
-        handle.setPos(QPointF(x + 0.4 * np.cos(angles[i]), y + 0.4 * np.sin(angles[i])))
+        handle.setPos(point(i))
         app.processEvents()
         return time.perf_counter() - t0
 
@@ -80,7 +96,23 @@ def ui_figures(
     PaintCounter.paints = 0
     drags = [drag(i) for i in range(repeats)]
     drag_paints = PaintCounter.paints / repeats
-    moved = ctl.scene.start != scene.start
+    follow: dict[str, float] = {}
+    if network:
+        settle(app, ctl)
+        moved = not np.array_equal(ctl.network.init, init)
+
+        def paths_follow(i: int) -> float:
+            t0 = time.perf_counter()
+            handle.setPos(point(i))
+            settle(app, ctl)
+            return time.perf_counter() - t0
+
+        lags = [paths_follow(i) for i in range(0, repeats, max(1, repeats // 10))]
+        follow = {"drag_paths_ms": round(1e3 * statistics.median(lags), 1)}
+        handle.sigPositionChangeFinished.emit(handle)  # release: the plane is fitted again
+        settle(app, ctl)
+    else:
+        moved = ctl.scene.start != scene.start
 
     ctl.set_step(0)
 
@@ -95,7 +127,9 @@ def ui_figures(
     PaintCounter.paints = 0
     frames = [frame(1 + k % ctl.steps) for k in range(repeats)]
     frame_paints = PaintCounter.paints / repeats
-    data = data_drag_figures(window, repeats, PaintCounter) if ctl.problem.has_data else {}
+    # A network's data view shows its data set and decision boundaries; its points do not move.
+    dragged = ctl.problem.has_data and not network
+    data = data_drag_figures(window, repeats, PaintCounter) if dragged else {}
     window.controller.shutdown()
     window.close()
     qt_platform = app.platformName()
@@ -104,6 +138,7 @@ def ui_figures(
         "drag_update_p90_ms": round(1e3 * float(np.percentile(drags, 90)), 2),
         "drag_moved_start": moved,
         "drag_view_paints": round(drag_paints, 2),
+        **follow,
         "frame_ms": round(1e3 * statistics.median(frames), 2),
         "frame_view_paints": round(frame_paints, 2),
         "frame_surface": f"{RESOLUTION}x{RESOLUTION}",
@@ -113,6 +148,17 @@ def ui_figures(
     if render_video:
         figures.update(render_figures(scene))
     return figures
+
+
+def settle(app: Any, controller: Any, timeout_s: float = 120.0) -> None:
+    """Run the event loop until the controller has paths and no computation is under way."""
+    from PySide6.QtCore import QEventLoop
+
+    t0 = time.perf_counter()
+    while (controller.busy or not controller.results) and time.perf_counter() - t0 < timeout_s:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+        time.sleep(0.001)
+    app.processEvents()
 
 
 def data_drag_figures(window: Any, repeats: int, counter: Any) -> dict[str, Any]:
