@@ -120,6 +120,19 @@ def confirm_target(parent: QWidget, chosen: str, suffix: str) -> Path | None:
     path = Path(chosen)
     if path.suffix.lower() == f".{suffix}":
         return path
+    other = next((k for k, e in EXPORTS.items() if path.suffix.lower() == f".{e.suffix}"), None)
+    if other is not None:
+        # "talk.gif" typed into the video export would have become "talk.gif.mp4": say which
+        # export makes that file instead (its sizes and frame rates are its own).
+        a = "an" if other in ("image", "SVG") else "a"
+        QMessageBox.warning(
+            parent,
+            "Another kind of file",
+            f"{path.name} names {a} {other} file, and this export writes .{suffix} files. "
+            f"Use File > {EXPORTS[other].menu.replace('&', '')} for {a} {other}, "
+            f"or give a name ending in .{suffix}.",
+        )
+        return None
     path = path.with_name(f"{path.name}.{suffix}")
     if path.exists() or path.is_symlink():
         answer = QMessageBox.question(
