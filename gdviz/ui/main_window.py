@@ -438,7 +438,7 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view = bar.addMenu("&View")
-        self._action(view, "&Fit view", self.surface.fit_view, "F")
+        self._action(view, "&Fit view", lambda: self.surface.fit_view(hold_starts=True), "F")
         self._action(view, "Switch 2-D / 3-&D", self.toggle_3d, "3")
         self.basins_action = self._action(
             view, "Basi&ns (where each start ends)", self.set_basins, "N"

@@ -45,6 +45,15 @@ CONTOUR_STRIDE = 4
 CONTOUR_LEVELS = 12
 
 
+def _grown(span: tuple[float, float], values: list[float]) -> tuple[float, float]:
+    """``span`` grown to hold the finite ``values``, with 5% to spare on a side that grew."""
+    lo, hi = span
+    values = [v for v in values if math.isfinite(v)]
+    low, high = min([lo, *values]), max([hi, *values])
+    margin = 0.05 * (high - low)
+    return (low - margin if low < lo else lo, high + margin if high > hi else hi)
+
+
 class SurfaceView(pg.PlotWidget):
     """The loss surface over the two parameters, with everything drawn on it.
 
@@ -349,10 +358,17 @@ class SurfaceView(pg.PlotWidget):
 
     # --- drawing --------------------------------------------------------------------------------
 
-    def fit_view(self) -> None:
-        """Show the scene's view rectangle (or the problem's default)."""
-        (x0, x1), (y0, y1) = self.controller.view_rect()
-        self.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
+    def fit_view(self, hold_starts: bool = False) -> None:
+        """Show the scene's view rectangle (or the problem's default); ``hold_starts``: grown
+        to hold every start handle (View > Fit view: a start dragged past the edge is found
+        again; an opened scene shows its own view, wherever its start)."""
+        xs, ys = self.controller.view_rect()
+        points = [h.pos() for h in self.handles.values() if h.isVisible()] if hold_starts else []
+        self.vb.setRange(
+            xRange=_grown(xs, [p.x() for p in points]),
+            yRange=_grown(ys, [p.y() for p in points]),
+            padding=0.0,
+        )
         self._surface_timer.stop()
         self.refresh_surface()
 

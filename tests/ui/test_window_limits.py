@@ -157,3 +157,24 @@ def test_every_state_the_window_reaches_saves_and_reopens_equal(
     # Back to the scene the next example starts from.
     ctl.set_scene(load_scene("linear-regression"), restart=False)
     window.surface.fit_view()
+
+
+def test_fit_view_finds_a_start_dragged_past_the_edge(window) -> None:  # noqa: ANN001
+    ctl = window.controller
+    (x0, x1), (y0, y1) = ctl.view_rect()
+    window.surface.fit_view()
+    assert np.allclose(window.surface.vb.viewRange(), [(x0, x1), (y0, y1)])  # start inside
+    start = ctl.scene.start
+    try:
+        far = (x1 + 3.0 * (x1 - x0), 0.5 * (y0 + y1))
+        window.surface.handles[None].setPos(*far)  # a drag past the right edge
+        window.surface.handles[None].sigPositionChangeFinished.emit(window.surface.handles[None])
+        window.surface.fit_view()  # an opened scene's view: its own, wherever its start
+        assert np.allclose(window.surface.vb.viewRange(), [(x0, x1), (y0, y1)])
+        window.surface.fit_view(hold_starts=True)  # View > Fit view
+        (a0, a1), (b0, b1) = window.surface.vb.viewRange()
+        assert a0 == x0 and (b0, b1) == (y0, y1)  # only the side it left by grew
+        assert ctl.scene.start[0] < a1 and a1 - ctl.scene.start[0] > 0.04 * (a1 - a0)
+    finally:
+        ctl.set_start(start)
+        window.surface.fit_view()
