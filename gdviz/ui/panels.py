@@ -337,8 +337,8 @@ class OptimizerRow(QFrame):
         self.more_button.toggled.connect(self._show_more)
         outer.addWidget(self.more_button, alignment=Qt.AlignmentFlag.AlignLeft)
         self._outer = outer
-        # Built when first opened (or first read): the nine rows' closed sections were a fifth
-        # of the window's construction, for fields most lectures never open.
+        # Built when first opened (or first read): the nine rows' closed sections took about a
+        # tenth of the window's construction (sampled), for fields most lectures never open.
         self._more: QWidget | None = None
         self._schedule_box: QComboBox | None = None
         self._schedule_widgets: list[QWidget] = []
@@ -412,7 +412,7 @@ class OptimizerRow(QFrame):
             r, c = 10 + i // 2, 2 * (i % 2)  # under the schedule's rows (1 to 9)
             more.addWidget(label, r, c, alignment=Qt.AlignmentFlag.AlignRight)
             more.addWidget(spin, r, c + 1)
-        self._outer.addWidget(self._more)  # in the row first: shown alone, it were a window
+        self._outer.addWidget(self._more)  # in the row first: a parentless widget shown is a window
         self._more.setVisible(self.more_button.isChecked())
         self._fill_schedule(entry)  # guards the whole section against stray wheels
         return self._more
