@@ -432,7 +432,11 @@ class LossPlot(pg.PlotWidget):
         # Ranges are set here, not by auto-range, and only when the data leave them or fill
         # less than half: every range change costs pyqtgraph a second paint, and a drag moves
         # the curves a little on every mouse move.
-        self.plot.setXRange(0, ctl.steps, padding=0.02)
+        # The steps of the curves drawn: a new step count keeps the old curves at their own
+        # scale until its paths are computed (a compile can take seconds), not squeezed left.
+        self.plot.setXRange(
+            0, max((p.steps for p in results.values()), default=ctl.steps), padding=0.02
+        )
         # The range follows the optimizers that have not diverged: one blow-up would otherwise
         # flatten every other curve into a line along the bottom.
         sound = [p for _, p in shown if p.diverged_at is None] or [p for _, p in shown]

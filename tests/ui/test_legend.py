@@ -154,3 +154,20 @@ def test_in_a_recording_no_path_lies_under_the_key_or_the_title(size) -> None:  
     # The key names every optimizer, with its settings.
     assert [k.text.split()[0] for k in lecture.legend.keys] == ["GD", "Momentum"]
     lecture.close()
+
+
+def test_a_new_step_count_keeps_the_old_curves_at_their_scale_until_its_paths_come(
+    window,  # noqa: ANN001
+) -> None:
+    ctl = window.controller
+    plot = window.loss_plot
+    before = ctl.scene
+    steps = ctl.results["Adam"].steps
+    ctl.scene = before.replace(steps=30 * steps)  # edited, its paths still compiling
+    try:
+        plot.update_curves()
+        (x0, x1), _ = plot.plot.getViewBox().viewRange()
+        assert x0 < 0 < steps < x1 < 1.1 * steps  # not squeezed into the left 3%
+    finally:
+        ctl.scene = before
+        plot.update_curves()
