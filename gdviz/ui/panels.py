@@ -147,19 +147,41 @@ class WheelGuard(QObject):
 
 def spin_for(spec: ParamSpec, value: float) -> pg.SpinBox:
     """A spin box bounded by the spec: decade steps for log-scaled values."""
-    box = pg.SpinBox(
+    box = NumberField(
         value=value,
         bounds=(spec.low, spec.high),
         int=spec.integer,
         dec=spec.scale == "log",
         step=1 if spec.integer else (0.5 if spec.scale == "log" else _linear_step(spec)),
         minStep=1e-12 if spec.scale == "log" else (1 if spec.integer else 1e-4),
-        decimals=6,
+        decimals=FIELD_DIGITS,
         compactHeight=False,
     )
     box.setToolTip(f"{spec.name}: {spec.doc} ({spec.describe_range()})" if spec.doc else spec.name)
-    box.setMinimumWidth(84)
     return box
+
+
+FIELD_DIGITS = 4
+"""Significant digits a number field shows (its value keeps every digit it was given): a tuned
+rate of 0.0453158 read "0453158" in a field too narrow for seven digits, its "0.0" scrolled out."""
+
+
+class NumberField(pg.SpinBox):
+    """pyqtgraph's spin box, wide enough for the widest number of :data:`FIELD_DIGITS` digits
+    it may show ("0.0004532") beside its step arrows, at its font of the moment (the presenter's
+    look scales the fonts of a built window)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._fit()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit()
+
+    def _fit(self) -> None:
+        self.setMinimumWidth(max(84, self.fontMetrics().horizontalAdvance("0.0004532") + 34))
 
 
 def _linear_step(spec: ParamSpec) -> float:
@@ -186,16 +208,15 @@ MODIFIER_LABELS = {"weight_decay": "decay λ", "l2": "L2", "clip_norm": "clip"}
 
 def modifier_spin(spec: ParamSpec, value: float) -> pg.SpinBox:
     """A field for a modifier whose 0 means off: linear steps (a decade step never leaves 0)."""
-    box = pg.SpinBox(
+    box = NumberField(
         value=value,
         bounds=(spec.low, spec.high),
         step=0.1 if spec.high > 1 else 0.01,
         minStep=1e-4,
-        decimals=6,
+        decimals=FIELD_DIGITS,
         compactHeight=False,
     )
     box.setToolTip(f"{spec.name}: {spec.doc}")
-    box.setMinimumWidth(84)
     return box
 
 

@@ -171,3 +171,20 @@ def test_a_new_step_count_keeps_the_old_curves_at_their_scale_until_its_paths_co
     finally:
         ctl.scene = before
         plot.update_curves()
+
+
+def test_a_tuned_rate_reads_whole_in_its_field(window, qtbot) -> None:  # noqa: ANN001
+    ctl = window.controller
+    before = ctl.scene.entry("Adam").hyperparams["learning_rate"]
+    field = window.optimizers.rows["Adam"].spins["learning_rate"]
+    try:
+        ctl.set_hyperparam("Adam", "learning_rate", 0.0453158)  # what the tuner applies
+        qtbot.waitUntil(lambda: field.value() == 0.0453158)
+        edit = field.lineEdit()
+        # Four digits shown (it read "0453158", its "0.0" scrolled out of a narrow field);
+        # the value keeps every digit.
+        assert edit.text() == "0.04532" and field.value() == 0.0453158
+        for text in (edit.text(), "0.0004532"):
+            assert edit.fontMetrics().horizontalAdvance(text) < edit.contentsRect().width()
+    finally:
+        ctl.set_hyperparam("Adam", "learning_rate", before)
