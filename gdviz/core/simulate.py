@@ -11,10 +11,17 @@ then on, with zero gradient and update, so no NaN or inf ever reaches a caller. 
 and within ±MAX_COORD (``Scene`` refuses others); a start whose own loss is not finite is refused
 with ``SceneError`` rather than returned.
 
-Each step of the scan is a named record (:class:`Record`: params, grad, update, state, with the
-entries on the leading axis); ``lax.scan`` stacks the records over the steps, the divergence
-check turns them into :class:`Paths` (named, Trajectory-shaped arrays), and the whole pytree
-reaches the host at once (:func:`_to_host`: one ``device_get``, or views on the CPU backend).
+Each step of the scan is a named record (:class:`Record`: params, grad, update, state and the
+loss where the step started, with the entries on the leading axis); ``lax.scan`` stacks the
+records over the steps, the divergence check turns them into :class:`Paths` (named,
+Trajectory-shaped arrays), and the whole pytree reaches the host at once (:func:`_to_host`: one
+``device_get``, or views on the CPU backend).
+
+Speed (a drag recomputes every path at each pointer move): the whole run is compiled as ONE
+kernel (:func:`_one_kernel`) instead of XLA's default of one kernel per fused op, handed between
+threads at every step; entries that read the same data take their gradients in one vmapped
+call; and the forward pass of a full-batch gradient gives that point's loss, so only the
+mini-batch entries' losses are computed afterwards. Nine entries x 500 steps take ~1 ms.
 
 Memory is bounded over a long session: compiled programs live in an LRU of ``MAX_COMPILED``
 entries, one program per structure *and* shape, and mini-batch schedules are drawn lazily (see
@@ -31,8 +38,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import jax
+import jax.extend.core
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental.xla_metadata import set_xla_metadata
 
 from gdviz.core.lru import LRU
 from gdviz.core.optimizers import RULES, Convention, EntryKind, entry_transform, make_transform
@@ -132,8 +141,11 @@ class Record:
     Fields (entries on the leading axis; ``lax.scan`` stacks the records of all steps, adding a
     leading ``steps`` axis): ``params`` ``(entries, 2)`` the point after the step, ``grad`` the
     gradient it used, ``update`` the update it applied, ``state`` ``(entries, MAX_STATE_VECTORS,
-    2)`` the optimizer state after it (named by :func:`state_names`, zero-padded). The record of
-    the start has the start point, a zero gradient and update, and the initial state.
+    2)`` the optimizer state after it (named by :func:`state_names`, zero-padded), and
+    ``loss_before`` ``(entries,)`` the full-batch loss at the point the step started from, for
+    the entries whose gradient is the full batch's (the forward pass of their gradient gives it;
+    zero for the others). The record of the start has the start point, a zero gradient, update
+    and loss, and the initial state.
 
     A pytree with ONE leaf: the fields sit side by side on the last axis of ``data``, at the
     offsets of :data:`_FIELDS` (the only place that knows them), so the scan writes one buffer
@@ -147,12 +159,22 @@ class Record:
         self.data = data
 
     @classmethod
-    def of(cls, params: Array, grad: Array, update: Array, state: Sequence[Array]) -> Record:
-        """A record from its fields; ``state`` is the ``MAX_STATE_VECTORS`` vectors ``(..., 2)``.
+    def of(
+        cls,
+        params: Array,
+        grad: Array,
+        update: Array,
+        state: Sequence[Array],
+        loss_before: Array | None = None,
+    ) -> Record:
+        """A record from its fields; ``state`` is the ``MAX_STATE_VECTORS`` vectors ``(..., 2)``,
+        ``loss_before`` ``(...,)`` (None: zero).
 
-        One concatenate, so the scan body spends a single op per entry on its record.
+        One concatenate, so the scan body spends a single op on its record.
         """
-        return cls(jnp.concatenate([params, grad, update, *state], axis=-1))
+        if loss_before is None:
+            loss_before = jnp.zeros(params.shape[:-1])
+        return cls(jnp.concatenate([params, grad, update, *state, loss_before[..., None]], axis=-1))
 
     @classmethod
     def stack(cls, records: list[Record]) -> Record:
@@ -180,6 +202,10 @@ class Record:
         flat = self._field("state")
         return flat.reshape(*flat.shape[:-1], MAX_STATE_VECTORS, 2)
 
+    @property
+    def loss_before(self) -> Array:
+        return self._field("loss_before")[..., 0]
+
     def tree_flatten(self) -> tuple[tuple[Array], None]:
         return (self.data,), None
 
@@ -194,6 +220,7 @@ _FIELDS = {
     "grad": (2, 4),
     "update": (4, 6),
     "state": (6, 6 + 2 * MAX_STATE_VECTORS),
+    "loss_before": (6 + 2 * MAX_STATE_VECTORS, 7 + 2 * MAX_STATE_VECTORS),
 }
 """Where each field of a :class:`Record` sits on its storage's last axis."""
 
@@ -215,19 +242,38 @@ class Paths(NamedTuple):
     """``(entries,)`` the first refused step, or -1."""
 
 
-def _finish(loss_fn: LossFn, consts: Consts, data: Batch, first: Record, rows: Record) -> Paths:
+def _finish(
+    loss_fn: LossFn,
+    consts: Consts,
+    data: Batch,
+    first: Record,
+    rows: Record,
+    known: tuple[int, ...] = (),
+) -> Paths:
     """Full-batch losses and divergence for every entry at once.
 
     Args:
       first: the record of the start, fields ``(entries, ...)``.
       rows: the scan's stacked records, fields ``(steps, entries, ...)``.
+      known: the entries whose records carry their losses (``loss_before``: full-batch
+        gradients); only their last point's loss is computed here. The others' losses are all
+        computed, vectorised over steps and entries.
     """
     # (entries, steps + 1, ...): row k is the point after step k - 1 with the gradient, update
     # and state that made it (row 0: the start).
     path = Record(jnp.concatenate([first.data[None], rows.data]).swapaxes(0, 1))
-    loss = jax.vmap(jax.vmap(loss_fn, in_axes=(0, None, None)), in_axes=(0, None, None))(
-        path.params, consts, data
-    )
+    each = jax.vmap(loss_fn, in_axes=(0, None, None))
+    others = tuple(i for i in range(path.data.shape[0]) if i not in known)
+    parts = []
+    if known:
+        recorded = path.loss_before[np.array(known), 1:]  # row k + 1 holds the loss at point k
+        last = each(path.params[np.array(known), -1], consts, data)
+        parts.append(jnp.concatenate([recorded, last[:, None]], axis=1))
+    if others:
+        parts.append(
+            jax.vmap(each, in_axes=(0, None, None))(path.params[np.array(others)], consts, data)
+        )
+    loss = _in_entry_order(parts, known + others)
     # The first point that is non-finite, too far out or too high is refused, and everything
     # from it on is frozen at the last sound point (optimizer state included). All of a row
     # must be finite for its point to count.
@@ -242,18 +288,34 @@ def _finish(loss_fn: LossFn, consts: Consts, data: Batch, first: Record, rows: R
     # A refused start (first_bad = 0) has no earlier point: index 0 stands in, never -1 (which
     # would wrap to the last row); simulate() then refuses the whole run.
     last_good = jnp.where(all_sound, total - 1, jnp.maximum(first_bad - 1, 0))
-    index = jnp.minimum(jnp.arange(total)[None, :], last_good)  # (entries, steps + 1)
+    # Rows up to last_good are kept; later ones repeat row last_good.
+    held = jnp.arange(total)[None, :] <= last_good  # (entries, steps + 1)
+
+    def frozen(x: Array) -> Array:
+        tail = (1,) * (x.ndim - 2)
+        at_last = jnp.take_along_axis(x, last_good.reshape(-1, 1, *tail), axis=1)
+        return jnp.where(held.reshape(*held.shape, *tail), x, at_last)
+
     # Grad and update of step k move params[k] to params[k + 1] (row k + 1): kept while that
     # point is sound, zero from the refused step on.
-    moving = (jnp.arange(total - 1)[None, :] < last_good)[..., None]
+    moving = held[:, 1:, None]
     return Paths(
-        params=jnp.take_along_axis(path.params, index[..., None], axis=1),
-        loss=jnp.take_along_axis(loss, index, axis=1),
+        params=frozen(path.params),
+        loss=frozen(loss),
         grads=jnp.where(moving, path.grad[:, 1:], 0.0),
         updates=jnp.where(moving, path.update[:, 1:], 0.0),
-        state=jnp.take_along_axis(path.state, index[:, 1:, None, None], axis=1),
+        state=frozen(path.state)[:, 1:],
         diverged_at=diverged_at,
     )
+
+
+def _in_entry_order(parts: list[Array], order: Sequence[int]) -> Array:
+    """The rows of ``parts`` (stacked on axis 0: entries ``order[0]``, ``order[1]``, ...) put
+    back in entry order."""
+    stacked = jnp.concatenate(parts) if len(parts) > 1 else parts[0]
+    if list(order) == sorted(order):
+        return stacked
+    return stacked[np.argsort(order)]
 
 
 MAX_COMPILED = 16
@@ -266,8 +328,100 @@ BATCH_TABLE_ELEMS = 4_000_000
 tables would be larger is scanned in chunks of steps, carrying the optimizer state across."""
 
 
+ONE_KERNEL_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
+"""XLA options of the programs compiled as one kernel (:func:`_one_kernel`): no YNNPACK fusions,
+which the one-kernel emitter cannot compile ("Fusion kind not implemented")."""
+
+_NOT_IN_ONE_KERNEL = (
+    "dot",
+    "conv",
+    "scatter",
+    "sort",
+    "fft",
+    "custom",
+    "ffi",
+    "callback",
+    "pure_callback",
+    "io_callback",
+    "eig",
+    "svd",
+    "lu",
+    "qr",
+    "cholesky",
+    "triangular_solve",
+    "schur",
+    "hessenberg",
+    "tridiagonal",
+    "householder",
+    "rng",
+    "random",
+    "top_k",
+    "approx_top_k",
+    "psum",
+    "pmax",
+    "pmin",
+    "ppermute",
+    "all_",
+    "infeed",
+    "outfeed",
+)
+"""Primitives (by name prefix) that XLA's one-kernel emitter does not take: matrix products and
+convolutions (they call Eigen with a thread pool), scatters, library and custom calls, host
+callbacks, collectives. A program holding any of them runs as ordinary kernels."""
+
+
+def _fits_one_kernel(jaxpr: jax.extend.core.Jaxpr) -> bool:
+    """Whether no primitive of ``jaxpr`` (nested ones included) is in _NOT_IN_ONE_KERNEL."""
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name.startswith(_NOT_IN_ONE_KERNEL):
+            return False
+        for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+            if not _fits_one_kernel(sub):
+                return False
+    return True
+
+
+def _one_kernel(fn: Callable[..., object]) -> Callable[..., object]:
+    """``fn`` as a call that XLA's CPU backend compiles into ONE kernel (when it can).
+
+    Why: XLA's CPU runtime runs a program as a sequence of kernels, one per (fused) op, and
+    hands them to its thread pool, each waiting for its inputs. A scan body of nine entries is
+    ~60 kernels of a few 2-vectors each, run at every step: the hand-offs cost far more than the
+    arithmetic (~120 ns per kernel here, much more when other processes load the cores). A
+    call carrying the frontend attributes ``xla_cpu_small_call`` (and ``inlineable = false``, so
+    it survives inlining) is emitted whole as one function, loops included: the mechanism XLA's
+    own SmallWhileLoopHoistingPass uses for small loops. Measured on this 2-core machine under
+    load, nine entries: linear regression (300 steps) 5.2 -> 1.2 ms per run, Rosenbrock (500)
+    3.8 -> 0.7 ms, the 1-2-1 tanh network (500) 15 -> 1.9 ms; compile 5-8 s -> 1.6-2.3 s.
+
+    A program with a primitive that emitter does not take (:data:`_NOT_IN_ONE_KERNEL`) is left as
+    ordinary kernels, and the caller compiles with :data:`ONE_KERNEL_OPTIONS`. Attributes an XLA
+    version does not know are ignored: the program then runs as before, to the same numbers.
+    """
+    inner = jax.jit(fn, inline=False)
+
+    def call(*args: object) -> object:
+        out = inner(*args)
+        if not _fits_one_kernel(inner.trace(*args).jaxpr.jaxpr):  # the trace is cached
+            return out
+        return set_xla_metadata(out, xla_cpu_small_call="true", inlineable="false")
+
+    return call
+
+
+def _take(a: Array, rows: NDArray) -> Array:
+    """Rows ``rows`` (static indices) of ``a``."""
+    return jnp.take(a, rows, axis=0, mode="clip")
+
+
 class _Programs:
-    """The jitted programs for one structure and shape: a whole run, or init / chunk / finish."""
+    """The jitted programs for one structure and shape: a whole run, or init / chunk / finish.
+
+    ``run`` is the whole run compiled as one kernel (:func:`_one_kernel`), what simulate calls;
+    ``run_all`` the same computation as ordinary kernels (for callers that trace it inside
+    programs of their own, like the learning-rate tuner, and the fallback should ``run`` not
+    compile); ``init``, ``scan`` and ``finish`` its parts, for runs scanned in chunks.
+    """
 
     def __init__(
         self,
@@ -277,11 +431,18 @@ class _Programs:
         batched: tuple[bool, ...],
     ) -> None:
         # Two parameters make forward mode the natural autodiff here: jacfwd pushes two tangents
-        # through the loss, and measured 1.5-2x faster than reverse mode for a 100-point MSE on CPU.
-        grad_fn = jax.jacfwd(loss_fn)
+        # through the loss, and measured 1.5-2x faster than reverse mode for a 100-point MSE on
+        # CPU. Its forward pass gives the loss at the same point too (aux), so the full-batch
+        # entries' losses cost no second pass (half the work of a network's run).
+        def with_value(p, c, d):  # noqa: ANN001, ANN202
+            value = loss_fn(p, c, d)
+            return value, value
+
+        grad_and_loss = jax.jacfwd(with_value, has_aux=True)
         # Newton's rules alone take the exact Hessian (forward over forward: two parameters).
         hess_fn = jax.jacfwd(jax.jacfwd(loss_fn))
         hessian = tuple(RULES[k.rule].needs_hessian for k in kinds)
+        known = tuple(i for i, b in enumerate(batched) if not b)
 
         def transforms(hyperparams):  # noqa: ANN001, ANN202
             return [
@@ -290,6 +451,7 @@ class _Programs:
 
         def init(starts: Array, hyperparams: tuple[dict[str, Array], ...]):  # noqa: ANN202
             txs = transforms(hyperparams)
+            starts = jnp.asarray(starts, dtype=jnp.float64)
             states0 = tuple(tx.init(starts[i]) for i, tx in enumerate(txs))
             zero = jnp.zeros(2)
             first = Record.stack(
@@ -298,56 +460,86 @@ class _Programs:
                     for i, s in enumerate(states0)
                 ]
             )
-            return (tuple(starts[i] for i in range(len(txs))), states0), first
+            return (starts, states0), first
 
         def scan(carry, hyperparams, noise_stds, consts, data, batch_idx, noise):  # noqa: ANN001, ANN202
             txs = transforms(hyperparams)
+            # Entries that read the same data (the full batch, or mini-batches of one size)
+            # take their gradients in one vmapped call.
+            groups: dict[int | None, list[int]] = {}
+            for i in range(len(kinds)):
+                groups.setdefault(batch_idx[i].shape[-1] if batched[i] else None, []).append(i)
+            plan = tuple((width, np.array(members)) for width, members in groups.items())
+            order = [int(i) for _, members in plan for i in members]
+            tables = tuple(
+                None if width is None else jnp.stack([batch_idx[i] for i in members], axis=1)
+                for width, members in plan
+            )
 
-            # The scan body holds only the rules: full-batch losses and divergence checks run
-            # afterwards, vectorised over all steps and entries.
+            def gradients(P, rows):  # noqa: ANN001, ANN202
+                """Every entry's raw gradient, its loss where that is the full batch's (else
+                0), and the Hessians of Newton's entries, by entry."""
+                grads, losses, hessians = [], [], {}
+                for (width, members), idx in zip(plan, rows, strict=True):
+                    if width is None:
+                        batch, axes = data, (0, None, None)
+                    else:
+                        batch, axes = tuple(a[idx] for a in data), (0, None, 0)
+                    g, value = jax.vmap(grad_and_loss, in_axes=axes)(
+                        _take(P, members), consts, batch
+                    )
+                    grads.append(g)
+                    losses.append(value if width is None else jnp.zeros_like(value))
+                    newton = np.array([j for j, i in enumerate(members) if hessian[i]], dtype=int)
+                    if len(newton):
+                        sub = batch if width is None else tuple(_take(b, newton) for b in batch)
+                        h = jax.vmap(hess_fn, in_axes=axes)(_take(P, members[newton]), consts, sub)
+                        hessians.update({int(members[j]): h[n] for n, j in enumerate(newton)})
+                return _in_entry_order(grads, order), _in_entry_order(losses, order), hessians
+
             def step(carry, xs):  # noqa: ANN001, ANN202
-                ps, states = carry
-                idxs, eps = xs
+                P, states = carry
+                rows, eps = xs
+                G, L, hessians = gradients(P, rows)
                 new_ps, new_states, records = [], [], []
                 for i, tx in enumerate(txs):
-                    kind, h = kinds[i], hyperparams[i]
-                    batch = tuple(a[idxs[i]] for a in data) if batched[i] else data
-                    g = grad_fn(ps[i], consts, batch) + noise_stds[i] * eps
+                    kind, h, p = kinds[i], hyperparams[i], P[i]
+                    g = G[i] + noise_stds[i] * eps
                     # Modifiers enter the scan body only for the entries that use them: a scene
                     # without them compiles to the same body as before they existed.
                     if kind.l2:
-                        g = g + h["l2"] * ps[i]
+                        g = g + h["l2"] * p
                     if kind.clip:
                         g = _clip(g, h["clip_norm"])
                     if hessian[i]:
-                        hess = hess_fn(ps[i], consts, batch)
+                        hess = hessians[i]
                         if kind.l2:
                             hess = hess + h["l2"] * jnp.eye(2)
-                        u, state = tx.update(g, states[i], ps[i], hessian=hess)
+                        u, state = tx.update(g, states[i], p, hessian=hess)
                     else:
-                        u, state = tx.update(g, states[i], ps[i])
-                    p = ps[i] + u
-                    new_ps.append(p)
+                        u, state = tx.update(g, states[i], p)
+                    new_ps.append(p + u)
                     new_states.append(state)
-                    records.append(
-                        Record.of(params=p, grad=g, update=u, state=_state_list(kind.rule, state))
-                    )
-                return (tuple(new_ps), tuple(new_states)), Record.stack(records)
+                    records.append(Record.of(p + u, g, u, _state_list(kind.rule, state), L[i]).data)
+                return (jnp.stack(new_ps), tuple(new_states)), Record(jnp.stack(records))
 
-            return jax.lax.scan(step, carry, (batch_idx, noise))
+            return jax.lax.scan(step, carry, (tables, noise))
 
         def finish(consts, data, first, rows):  # noqa: ANN001, ANN202
-            return _finish(loss_fn, consts, data, first, rows)
+            return _finish(loss_fn, consts, data, first, rows, known)
 
         def run_all(starts, hyperparams, noise_stds, consts, data, batch_idx, noise):  # noqa: ANN001, ANN202
             carry0, first = init(starts, hyperparams)
             _, rows = scan(carry0, hyperparams, noise_stds, consts, data, batch_idx, noise)
             return finish(consts, data, first, rows)
 
+        self.run = jax.jit(_one_kernel(run_all), compiler_options=ONE_KERNEL_OPTIONS)
         self.run_all = jax.jit(run_all)
         self.init = jax.jit(init)
         self.scan = jax.jit(scan)
         self.finish = jax.jit(finish)
+        self.one_kernel_failed = False
+        """Set when ``run`` did not compile here: simulate uses ``run_all`` from then on."""
 
 
 def _clip(g: Array, max_norm: Array) -> Array:
@@ -709,7 +901,8 @@ def simulate(scene: Scene, problem: Problem | None = None) -> dict[str, Trajecto
     noise = noise_schedule(scene.steps, scene.seed)
     if chunk >= scene.steps:
         tables = tuple(None if s is None else s.rows(0, scene.steps) for s in schedules)
-        out = programs.run_all(starts, hyperparams, noise_stds, consts, data, tables, noise)
+        args = (starts, hyperparams, noise_stds, consts, data, tables, noise)
+        out = _run(programs, args)
         del tables
     else:
         out = _run_in_chunks(
@@ -743,6 +936,16 @@ def simulate(scene: Scene, problem: Problem | None = None) -> dict[str, Trajecto
         )
         for i, e in enumerate(entries)
     }
+
+
+def _run(programs: _Programs, args: tuple[object, ...]) -> Paths:
+    """``programs.run(*args)``, or ``run_all`` where the one-kernel program does not compile."""
+    if not programs.one_kernel_failed:
+        try:
+            return programs.run(*args)
+        except jax.errors.JaxRuntimeError:
+            programs.one_kernel_failed = True
+    return programs.run_all(*args)
 
 
 def _traced_values(entry: OptimizerEntry, convention: Convention, steps: int) -> dict[str, object]:

@@ -303,8 +303,8 @@ def test_a_record_is_read_by_name() -> None:
 def test_simulate_refuses_a_start_whose_loss_is_not_finite(monkeypatch: pytest.MonkeyPatch) -> None:
     real = sim._finish
 
-    def poisoned(loss_fn, consts, data, first, rows):  # noqa: ANN001, ANN202
-        return real(loss_fn, consts, data, Record(first.data.at[0, 0].set(jnp.nan)), rows)
+    def poisoned(loss_fn, consts, data, first, rows, *known):  # noqa: ANN001, ANN002, ANN202
+        return real(loss_fn, consts, data, Record(first.data.at[0, 0].set(jnp.nan)), rows, *known)
 
     monkeypatch.setattr(sim, "_finish", poisoned)
     monkeypatch.setattr(sim, "_compiled", LRU(lambda: sim.MAX_COMPILED))
