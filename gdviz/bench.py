@@ -147,8 +147,22 @@ def core_figures(scene_name: str = "linear-regression", repeats: int = 200) -> d
 BASIN_SCENES = {"himmelblau": 500, "himmelblau-basins": 500, "local-minimum": None}
 """Scenes whose basin maps ``gdviz bench`` times too (``--scene himmelblau``, or ``--all``), with
 the steps per run (None: the scene's). Himmelblau at 500 steps is the issue's target (256² starts
-x every entry <= 2 s); local-minimum is the tiny network. The other scenes skip them: a 256² map
-of the network takes tens of seconds on two cores."""
+x nine entries <= 2 s, see :data:`NINE_ENTRIES`); local-minimum is the tiny network. The other
+scenes skip them: a 256² map of the network takes tens of seconds on two cores."""
+
+NINE_ENTRIES = {
+    "himmelblau": (
+        ("sgd", "GD 0.01", {"learning_rate": 0.01}),
+        ("sgd", "GD 0.002", {"learning_rate": 0.002}),
+        ("nesterov", "Nesterov", {"learning_rate": 0.002, "momentum": 0.9}),
+        ("adadelta", "AdaDelta", {}),
+    ),
+}
+"""Entries that top a scene's up to nine classic rules for the nine-entry figures (issue 13's
+goal: nine entries x 256² starts x 500 steps on Himmelblau <= 2 s, the 64² preview <= 100 ms).
+Himmelblau's GD, Momentum, AdaGrad, RMSprop and Adam gain GD at two more learning rates,
+Nesterov (as its Momentum) and AdaDelta (its defaults): four rules in float32, four adaptive
+ones in float64, as "auto" runs them."""
 
 
 def basin_figures(scene_name: str, steps: int | None, repeats: int = 5) -> dict[str, Any]:
@@ -157,8 +171,9 @@ def basin_figures(scene_name: str, steps: int | None, repeats: int = 5) -> dict[
     each time (``basins_live_ms``, a live map following a slider); medians over ``repeats`` after
     a warm-up that compiles (``basins_compile_s``). All in the default precision ("auto");
     ``basins_256_float32_ms`` and ``basins_256_float64_ms`` are the 256² map in one precision
-    for every entry."""
-    from gdviz.core import load_scene
+    for every entry. For a scene of :data:`NINE_ENTRIES`, ``basins_9x64_ms`` and
+    ``basins_9x256_ms`` time the map of its entries topped up to nine."""
+    from gdviz.core import OptimizerEntry, load_scene
     from gdviz.core.basins import basins
 
     scene = load_scene(scene_name)
@@ -184,6 +199,16 @@ def basin_figures(scene_name: str, steps: int | None, repeats: int = 5) -> dict[
             },
         )
 
+    figures: dict[str, Any] = {}
+    if scene_name in NINE_ENTRIES:
+        extra = tuple(OptimizerEntry(r, label, h) for r, label, h in NINE_ENTRIES[scene_name])
+        nine = scene.replace(optimizers=(*scene.optimizers, *extra)[:9])
+        basins(nine, 64, steps)  # compile
+        basins(nine, 256, steps)
+        figures["basins_9x64_ms"] = round(_median_ms(lambda i: basins(nine, 64, steps), repeats), 1)
+        figures["basins_9x256_ms"] = round(
+            _median_ms(lambda i: basins(nine, 256, steps), repeats), 1
+        )
     return {
         "entries": len(scene.optimizers),
         "steps": steps,
@@ -200,6 +225,7 @@ def basin_figures(scene_name: str, steps: int | None, repeats: int = 5) -> dict[
             _median_ms(lambda i: basins(edited(i), 128, steps, labels=[label]), repeats), 1
         ),
         "basins_live_entry": label,
+        **figures,
     }
 
 

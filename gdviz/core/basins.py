@@ -47,10 +47,12 @@ settle steps differed on ~20% of the pixels (up to 88 steps). The final loss is 
 float64 at the run's last point either way. Nothing here is CPU-specific: the same programs run
 on a GPU where ``jax[cuda]`` is installed (:data:`CPU_COMPILER_OPTIONS` is given to CPUs only).
 
-Cost: see ``gdviz bench --core`` (``basins_64_ms``, ``basins_256_ms``, ``basins_live_ms``). Work
-runs in chunks of :func:`chunk_size` pixels; ``should_stop`` is asked between chunks, and
-``progress(done, total)`` told after each, so a window can run a map on a worker thread,
-progressively (64², then 128², then 256²) and cancel it on any edit (:class:`Cancelled`).
+Cost: see ``gdviz bench --core`` (``basins_64_ms``, ``basins_256_ms``, ``basins_live_ms``, and
+``basins_9x64_ms``, ``basins_9x256_ms`` for nine entries). The entries of a map run side by
+side in one scan (:class:`_MapProgram`), in calls of a chunk of :func:`chunk_size` pixels of
+each; ``should_stop`` is asked between calls, and ``progress(done, total)`` told after each, so
+a window can run a map on a worker thread, progressively (64², then 128², then 256²) and cancel
+it on any edit (:class:`Cancelled`).
 """
 
 from __future__ import annotations
@@ -59,11 +61,12 @@ import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.extend import core as jex_core
 
 from gdviz.core.lru import LRU
 from gdviz.core.optimizers import RULES, Convention, EntryKind, entry_transform
@@ -121,10 +124,23 @@ CHUNK_ELEMS = 1 << 19
 per-step overhead, past a few thousand pixels."""
 
 MAX_CHUNK = 1 << 14
-"""Pixels per chunk at most: a cancel waits for the chunk under way. Every op of the scan body is
+"""Pixels per chunk at most: a cancel waits for the call under way (one entry's chunk in a
+window's map, which maps one entry). Every op of the scan body is
 a kernel per step whose dispatch costs the same whatever the chunk, so larger chunks run faster:
 the five Himmelblau entries at 256² took ~12% less CPU in chunks of 32768 and ~20% less in 65536,
 but their slowest chunk (an adaptive rule, float64) took 0.3-0.45 s and 0.55 s, against 0.2 s."""
+
+CALL_PIXELS = 1 << 18
+"""Pixels of all the entries together per call at most (a call runs a chunk of each entry).
+Large chunks pay: nine Himmelblau entries at 256² took 1.85 s of CPU in chunks of 16384 starts
+per entry, 2.65 s in chunks of 4096, 3.9 s in chunks of 256 (2 shared cores, loaded). Up to 16
+entries keep chunks of 16384."""
+
+FUSE_PIXELS = 64 * 64
+"""Maps of fewer pixels run each entry in a program of its own (one per entry structure, shared
+by every map of that entry), maps of more all entries in one (a program per set of entries).
+Small maps are quick either way, and their own programs compile once for many scenes: the
+tests' many small maps compiled ~2x the code fused."""
 
 MIN_CHUNK = 256
 """No chunk is smaller than this (a smaller map is one chunk, padded)."""
@@ -148,15 +164,19 @@ YNNPACK, which ran the tiny network's map 16x slower than XLA's own loops (2.5 s
 CPU, GD at 64², 400 steps)."""
 
 
+ROOTS_APART = True
+"""On a CPU, float64 maps write ``rsqrt`` as ``1 / sqrt`` (:func:`_roots_apart`): same bits, faster."""
+
+
 class Cancelled(Exception):  # noqa: N818 (a state, not an error)
     """``should_stop()`` returned True between two chunks; nothing is returned."""
 
 
 Progress = Callable[[int, int], None]
-"""``progress(done, total)``: chunks done of all the map's chunks (every entry's), after each."""
+"""``progress(done, total)``: calls done of all the map's calls (each a chunk of every entry)."""
 
 StopCheck = Callable[[], bool]
-"""``should_stop()``: asked before each chunk; True stops the map with :class:`Cancelled`."""
+"""``should_stop()``: asked before each call; True stops the map with :class:`Cancelled`."""
 
 Scale = Literal["linear", "log"]
 
@@ -249,118 +269,216 @@ def _compiler_options() -> dict[str, str] | None:
     return CPU_COMPILER_OPTIONS
 
 
+def _roots_apart(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` with every square root as ``1 / sqrt(x)``: the same bits, in a vectorised loop.
+
+    XLA's CPU backend leaves a float64 loop scalar when it holds an ``rsqrt``, which its
+    simplifier also makes of every ``a / sqrt(x)``; written as ``1 / sqrt(x)``, the same two
+    correctly rounded operations, the loop is vectorised (256² starts x 500 steps of one such
+    update: 190 ms against 70 ms), and AdaGrad's, RMSprop's and AdaDelta's float64 64² maps took
+    0.5-0.65x the time. An ``optimization_barrier`` after each root keeps the simplifier from
+    turning ``1 / sqrt(x)`` back into ``rsqrt`` (XLA drops the barrier before fusing, so the
+    loops stay as they were), and ``a / sqrt(x)`` is written ``a * (1 / sqrt(x))``, as the
+    simplifier writes it. The arithmetic is XLA's own, bit for bit (tests/core/test_basins.py
+    holds every adaptive rule to it); maps use this for float64 on a CPU only.
+    """
+
+    def run(*args: Any) -> Any:
+        closed, shape = jax.make_jaxpr(fn, return_shape=True)(*args)
+        roots: list[Any] = []
+        out = _eval_roots_apart(closed.jaxpr, closed.consts, jax.tree.leaves(args), roots)
+        return jax.tree.unflatten(jax.tree.structure(shape), out)
+
+    return run
+
+
+def _eval_roots_apart(jaxpr: Any, consts: Sequence[Any], args: Sequence[Any], roots: list[Any]):  # noqa: ANN202
+    """Evaluate ``jaxpr`` as :func:`_roots_apart` says (the nested ``jit`` calls inlined)."""
+    env: dict[Any, Any] = dict(zip(jaxpr.constvars, consts, strict=True))
+    env.update(zip(jaxpr.invars, args, strict=True))
+
+    def read(v: Any) -> Any:
+        return v.val if isinstance(v, jex_core.Literal) else env[v]
+
+    def root(x: Any) -> Any:
+        r = jax.lax.optimization_barrier(jax.lax.sqrt(x))
+        roots.append(r)
+        return r
+
+    for eqn in jaxpr.eqns:
+        ins = [read(v) for v in eqn.invars]
+        prim = eqn.primitive
+        if prim is jax.lax.sqrt_p:
+            outs = [root(ins[0])]
+        elif prim is jax.lax.rsqrt_p:
+            outs = [jax.lax.div(jnp.ones_like(ins[0]), root(ins[0]))]
+        elif prim is jax.lax.div_p and any(ins[1] is r for r in roots):
+            outs = [jax.lax.mul(ins[0], jax.lax.div(jnp.ones_like(ins[1]), ins[1]))]
+        elif prim.name == "jit":
+            sub = eqn.params["jaxpr"]
+            outs = _eval_roots_apart(sub.jaxpr, sub.consts, ins, roots)
+        else:
+            result = prim.bind(*ins, **eqn.params)
+            outs = result if prim.multiple_results else [result]
+        env.update(zip(eqn.outvars, outs, strict=True))
+    return [read(v) for v in jaxpr.outvars]
+
+
+class _Member(NamedTuple):
+    """What shapes one entry's part of a map program (the values of its numbers never do)."""
+
+    loss_fn: LossFn
+    convention: Convention
+    kind: EntryKind
+    batched: bool
+    axes: tuple[tuple[str, int | None], ...]  # "start" and the values: 0 mapped, None not
+    roots_apart: bool
+
+
+_Pieces = tuple[Callable[[], Any], Callable[..., Any], Callable[..., tuple[Array, ...]]]
+
+
+def _member_run(member: _Member, inputs: tuple[Any, ...]) -> _Pieces:
+    """One entry's run from one pixel, as the three pieces a scan interleaves with others'.
+
+    ``inputs``: ``(start, values, noise_std, consts, data, minima, tol2, box, consts64,
+    data64)``. Returns ``init() -> carry``, ``advance(carry, (k, batch_idx, eps)) -> (carry,
+    moved2)`` and ``finish(carry, moved2) -> (loss, entered, near, moved2)``.
+    """
+    start, values, noise_std, consts, data, minima, tol2, box, consts64, data64 = inputs
+    loss_fn, kind, batched = member.loss_fn, member.kind, member.batched
+    grad_fn = jax.jacfwd(loss_fn)  # as simulate: forward mode suits two parameters
+    hess_fn = jax.jacfwd(jax.jacfwd(loss_fn))
+    needs_hessian = RULES[kind.rule].needs_hessian
+    tx = entry_transform(kind, member.convention, values)
+    update = _roots_apart(tx.update) if member.roots_apart else tx.update
+
+    def d2_nearest(p: tuple[Array, Array]) -> tuple[Array, Array]:
+        # The minima one by one, on the two coordinates: a reduction over a (pixels, m, 2)
+        # array or an argmin per step made the whole map 5-10x slower on CPU.
+        best = (p[0] - minima[0, 0]) ** 2 + (p[1] - minima[0, 1]) ** 2
+        j = jnp.zeros((), jnp.int32)
+        for m in range(1, minima.shape[0]):
+            d2 = (p[0] - minima[m, 0]) ** 2 + (p[1] - minima[m, 1]) ** 2
+            j = jnp.where(d2 < best, m, j)
+            best = jnp.minimum(d2, best)
+        return best, j
+
+    def init() -> Any:
+        # The carry holds the point, the rule's state and one counter. Each array in the carry
+        # costs a kernel per step on CPU, so nothing else is recorded. The point is two arrays
+        # (x, y), not one (pixels, 2): contiguous, not strided (~20% of a map's time).
+        p0 = (start[0], start[1])
+        state0 = tx.init(jnp.stack(p0) if needs_hessian else p0)
+        entered0 = jnp.where(d2_nearest(p0)[0] <= tol2, 0, -2).astype(jnp.int32)
+        return p0, state0, entered0
+
+    def advance(carry, xs):  # noqa: ANN001, ANN202
+        p, state, entered = carry
+        k, idx, eps = xs
+        batch = tuple(a[idx] for a in data) if batched else data
+        v = jnp.stack(p)
+        g = grad_fn(v, consts, batch) + noise_std * eps
+        if kind.l2:  # as simulate's scan body
+            g = g + values["l2"] * v
+        if kind.clip:
+            g = _clip(g, values["clip_norm"])
+        if needs_hessian:  # Newton's rules take the vector and its Hessian
+            hess = hess_fn(v, consts, batch)
+            if kind.l2:
+                hess = hess + values["l2"] * jnp.eye(2, dtype=hess.dtype)
+            u, state = tx.update(g, state, v, hessian=hess)
+        else:  # the other rules act per leaf (optax's tree maps): x and y alone
+            u, state = update((g[0], g[1]), state, p)
+        q = (p[0] + u[0], p[1] + u[1])
+        # A rule that computes in float64 whatever it is given (optax's Newton) keeps the
+        # carry's precision: the scan's carry may not change type.
+        q, state = jax.tree.map(lambda a, b: a.astype(b.dtype), (q, state), carry[:2])
+        # NaN fails every comparison, so a non-finite point is outside the box too.
+        out = ~((q[0] >= box[0, 0]) & (q[0] <= box[1, 0]))
+        out |= ~((q[1] >= box[0, 1]) & (q[1] <= box[1, 1]))
+        # The step as the points show it (outcome_of_path's last move). Not |u|: XLA recomputes
+        # u in this fusion, the gradient and the rule's divisions with it (3-4x the whole map's
+        # time for GD, AdaGrad and RMSprop).
+        dx, dy = q[0] - p[0], q[1] - p[1]
+        moved2 = dx * dx + dy * dy
+        # ``entered``: -1 once the run has left the box, -2 while its point is in no minimum's
+        # ball, else the first step of its current stay in one. Two consecutive points in balls
+        # less than 2 tol apart are in the same ball (balls are at least 2 tol apart: tol <= a
+        # quarter of the gap between minima), so neither "which minimum" nor "was the last
+        # point near" needs a carry of its own.
+        near = d2_nearest(q)[0] <= tol2
+        stay = jnp.where((entered >= 0) & (moved2 < 4 * tol2), entered, k)
+        entered = jnp.where(out | (entered == -1), -1, jnp.where(near, stay, -2))
+        return (q, state, entered), moved2
+
+    def finish(carry, moved2) -> tuple[Array, ...]:  # noqa: ANN001
+        p, _, entered = carry
+        best, j = d2_nearest(p)
+        # The final loss in float64 whatever the run's precision: a float32 map's loss
+        # overflows where the float64 loss at the same point is finite.
+        loss = loss_fn(jnp.stack(p).astype(jnp.float64), consts64, data64)
+        return loss, entered, jnp.where(best <= tol2, j, -1), moved2
+
+    return init, advance, finish
+
+
 class _MapProgram:
-    """The jitted map of one structure: ``run(pixels...)`` for a chunk of pixels at once."""
+    """The jitted map of one or more entries: ``run(inputs)`` for a chunk of pixels of each.
 
-    def __init__(
-        self,
-        loss_fn: LossFn,
-        convention: Convention,
-        kind: EntryKind,
-        batched: bool,
-        axes: Mapping[str, int | None],
-    ) -> None:
-        grad_fn = jax.jacfwd(loss_fn)  # as simulate: forward mode suits two parameters
-        hess_fn = jax.jacfwd(jax.jacfwd(loss_fn))
-        needs_hessian = RULES[kind.rule].needs_hessian
+    The entries run side by side in one scan, one step of each per step of the scan. XLA's CPU
+    backend splits each loop of a step across its threads, which meet after every loop: one
+    scan per entry waited there after each of its own few loops, one scan for all hands the
+    threads every entry's loops at once. The nine Himmelblau entries of the bench took 0.9x the
+    CPU time of nine scans at 64² and 0.8x at 256² (same programs otherwise, 2 shared cores).
+    ``inputs`` holds per entry ``(start, values, noise_std, consts, data, batch_idx, noise,
+    minima, tol2, box, consts64, data64)``; the result per entry ``(loss, entered, near,
+    moved2)`` per pixel.
+    """
 
-        def one(
-            start: Array,
-            values: dict[str, Array],
-            noise_std: Array,
-            consts: Consts,
-            data: Batch,
-            batch_idx: Array | None,
-            noise: Array,
-            minima: Array,
-            tol2: Array,
-            box: Array,
-            consts64: Consts,
-            data64: Batch,
-        ) -> tuple[Array, ...]:
-            tx = entry_transform(kind, convention, values)
-
-            def d2_nearest(p: tuple[Array, Array]) -> tuple[Array, Array]:
-                # The minima one by one, on the two coordinates: a reduction over a (pixels, m, 2)
-                # array or an argmin per step made the whole map 5-10x slower on CPU.
-                best = (p[0] - minima[0, 0]) ** 2 + (p[1] - minima[0, 1]) ** 2
-                j = jnp.zeros((), jnp.int32)
-                for m in range(1, minima.shape[0]):
-                    d2 = (p[0] - minima[m, 0]) ** 2 + (p[1] - minima[m, 1]) ** 2
-                    j = jnp.where(d2 < best, m, j)
-                    best = jnp.minimum(d2, best)
-                return best, j
-
-            def advance(carry, xs):  # noqa: ANN001, ANN202
-                p, state, entered = carry
-                k, idx, eps = xs
-                batch = tuple(a[idx] for a in data) if batched else data
-                v = jnp.stack(p)
-                g = grad_fn(v, consts, batch) + noise_std * eps
-                if kind.l2:  # as simulate's scan body
-                    g = g + values["l2"] * v
-                if kind.clip:
-                    g = _clip(g, values["clip_norm"])
-                if needs_hessian:  # Newton's rules take the vector and its Hessian
-                    hess = hess_fn(v, consts, batch)
-                    if kind.l2:
-                        hess = hess + values["l2"] * jnp.eye(2, dtype=hess.dtype)
-                    u, state = tx.update(g, state, v, hessian=hess)
-                else:  # the other rules act per leaf (optax's tree maps): x and y alone
-                    u, state = tx.update((g[0], g[1]), state, p)
-                q = (p[0] + u[0], p[1] + u[1])
-                # A rule that computes in float64 whatever it is given (optax's Newton) keeps
-                # the carry's precision: the scan's carry may not change type.
-                q, state = jax.tree.map(lambda a, b: a.astype(b.dtype), (q, state), carry[:2])
-                # NaN fails every comparison, so a non-finite point is outside the box too.
-                out = ~((q[0] >= box[0, 0]) & (q[0] <= box[1, 0]))
-                out |= ~((q[1] >= box[0, 1]) & (q[1] <= box[1, 1]))
-                # The step as the points show it (outcome_of_path's last move). Not |u|: XLA
-                # recomputes u in this fusion, the gradient and the rule's divisions with it
-                # (3-4x the whole map's time for GD, AdaGrad and RMSprop).
-                dx, dy = q[0] - p[0], q[1] - p[1]
-                moved2 = dx * dx + dy * dy
-                # ``entered``: -1 once the run has left the box, -2 while its point is in no
-                # minimum's ball, else the first step of its current stay in one. Two
-                # consecutive points in balls less than 2 tol apart are in the same ball (balls
-                # are at least 2 tol apart: tol <= a quarter of the gap between minima), so
-                # neither "which minimum" nor "was the last point near" needs a carry of its own.
-                near = d2_nearest(q)[0] <= tol2
-                stay = jnp.where((entered >= 0) & (moved2 < 4 * tol2), entered, k)
-                entered = jnp.where(out | (entered == -1), -1, jnp.where(near, stay, -2))
-                return (q, state, entered), moved2
-
-            def step(carry, xs):  # noqa: ANN001, ANN202
-                return advance(carry, xs)[0], None
-
-            # The carry holds the point, the rule's state and one counter. Each array in the
-            # carry costs a kernel per step on CPU, so nothing else is recorded. The point is two
-            # arrays (x, y), not one (pixels, 2): contiguous, not strided (~20% of a map's time).
-            steps = noise.shape[0]
+    def __init__(self, members: Sequence[_Member]) -> None:
+        def one(inputs: tuple[tuple[Any, ...], ...]) -> list[tuple[Array, ...]]:
+            pieces, carry0, xs = [], [], []
+            for member, (*mine, batch_idx, noise, minima, tol2, box, c64, d64) in zip(
+                members, inputs, strict=True
+            ):
+                init, advance, finish = _member_run(member, (*mine, minima, tol2, box, c64, d64))
+                pieces.append((advance, finish))
+                carry0.append(init())
+                xs.append((batch_idx, noise))
+            steps = inputs[0][6].shape[0]
             ks = jnp.arange(1, steps + 1, dtype=jnp.int32)
-            xs = (ks, batch_idx, noise)
-            p0 = (start[0], start[1])
-            state0 = tx.init(jnp.stack(p0) if needs_hessian else p0)
-            entered0 = jnp.where(d2_nearest(p0)[0] <= tol2, 0, -2).astype(jnp.int32)
-            carry, _ = jax.lax.scan(
-                step, (p0, state0, entered0), jax.tree.map(lambda a: a[:-1], xs)
-            )
-            (p, _, entered), moved2 = advance(carry, jax.tree.map(lambda a: a[-1], xs))
-            best, j = d2_nearest(p)
-            # The final loss in float64 whatever the run's precision: a float32 map's loss
-            # overflows where the float64 loss at the same point is finite.
-            loss = loss_fn(jnp.stack(p).astype(jnp.float64), consts64, data64)
-            return loss, entered, jnp.where(best <= tol2, j, -1), moved2
+
+            def advance_all(carry, x):  # noqa: ANN001, ANN202
+                k, own = x
+                moved = [
+                    advance(c, (k, idx, eps))
+                    for (advance, _), c, (idx, eps) in zip(pieces, carry, own, strict=True)
+                ]
+                return [m[0] for m in moved], [m[1] for m in moved]
+
+            def step(carry, x):  # noqa: ANN001, ANN202
+                return advance_all(carry, x)[0], None
+
+            every = (ks, xs)
+            carry, _ = jax.lax.scan(step, carry0, jax.tree.map(lambda a: a[:-1], every))
+            carry, moved2 = advance_all(carry, jax.tree.map(lambda a: a[-1], every))
+            return [finish(c, m) for (_, finish), c, m in zip(pieces, carry, moved2, strict=True)]
 
         # Only what varies from pixel to pixel is mapped: the starts of a basin map, the two
         # hyperparameters of a stability map. A hyperparameter the same for every pixel stays a
         # scalar: mapped, Adam's b1 ** t and b2 ** t became a power per pixel and step, and Adam's
-        # basin map 6x slower.
-        pixels = jax.vmap(
-            one,
-            in_axes=(axes["start"], {k: a for k, a in axes.items() if k != "start"}) + (None,) * 10,
+        # basin map 6x slower. (The whole scan is mapped, not each step, for the same reason:
+        # the batching of a scan keeps what no mapped input reaches, Adam's step count, a
+        # scalar.)
+        in_axes = []
+        for member in members:
+            axes = dict(member.axes)
+            values = {k: a for k, a in axes.items() if k != "start"}
+            in_axes.append((axes["start"], values) + (None,) * 10)
+        self.run = jax.jit(
+            jax.vmap(one, in_axes=(tuple(in_axes),)), compiler_options=_compiler_options()
         )
-        self.run = jax.jit(pixels, compiler_options=_compiler_options())
 
 
 @dataclass(frozen=True)
@@ -385,20 +503,12 @@ class _Job:
 _programs: LRU[tuple[object, ...], _MapProgram] = LRU(lambda: MAX_COMPILED)
 
 
-def _program(job: _Job, axes: Mapping[str, int | None], chunk: int, dtype: str) -> _MapProgram:
-    key = (*job.key, tuple(sorted(axes.items())), chunk, dtype)
-    loss_fn, convention, kind, batched = job.key[:4]
-    return _programs.get_or_make(
-        key,
-        lambda: _MapProgram(loss_fn, convention, kind, batched, axes),  # type: ignore[arg-type]
-    )
-
-
-def chunk_size(pixels: int, samples: int) -> int:
-    """Pixels per compiled call: a power of two (few shapes, so few compiles), at most
-    ``MAX_CHUNK`` and ``CHUNK_ELEMS / samples``, at least ``MIN_CHUNK``, and no more than
+def chunk_size(pixels: int, samples: int, entries: int = 1) -> int:
+    """Pixels per compiled call and entry: a power of two (few shapes, so few compiles), at
+    most ``MAX_CHUNK``, ``CALL_PIXELS / entries`` and ``CHUNK_ELEMS / samples`` (``samples``:
+    all the entries' samples per gradient together), at least ``MIN_CHUNK``, and no more than
     ``pixels`` needs."""
-    limit = min(MAX_CHUNK, CHUNK_ELEMS // max(1, samples))
+    limit = min(MAX_CHUNK, CALL_PIXELS // max(1, entries), CHUNK_ELEMS // max(1, samples))
     limit = 1 << max(0, limit.bit_length() - 1)  # a power of two, as ``need``
     need = 1 << max(0, (pixels - 1).bit_length())
     return max(MIN_CHUNK, min(limit, need))
@@ -473,6 +583,68 @@ def _cast(tree: Any, dtype: np.dtype[Any]) -> Any:
     return jax.tree.map(cast, tree)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """One unit of :func:`_run_jobs` made ready: its part of a program and its arithmetic."""
+
+    job: _Job
+    starts: NDArray
+    varied: Mapping[str, NDArray]
+    pixels: int
+    dtype: np.dtype[Any]
+    member: _Member
+    key: tuple[object, ...]
+
+    def inputs(self, lo: int, chunk: int) -> tuple[Any, ...]:
+        """The member's inputs for pixels ``lo`` .. ``lo + chunk`` (the last chunk padded)."""
+        job, dtype = self.job, self.dtype
+        take = np.minimum(np.arange(lo, lo + chunk), self.pixels - 1)
+        starts = self.starts[take] if self.starts.ndim == 2 else self.starts
+        values = {**job.values, **{k: v[take] for k, v in self.varied.items()}}
+        noise_std, consts, data, noise, minima, tol2, box = _cast(
+            (job.noise_std, job.consts, job.data, job.noise, job.minima, job.tol**2, job.box),
+            dtype,
+        )
+        return (
+            _cast(starts, dtype),
+            _cast(values, dtype),
+            noise_std,
+            consts,
+            data,
+            job.batch_idx,
+            noise,
+            minima,
+            tol2,
+            box,
+            job.consts,
+            job.data,
+        )
+
+
+def _plan(job: _Job, starts: NDArray, varied: Mapping[str, NDArray], precision: Precision) -> _Plan:
+    kind = job.key[2]
+    assert isinstance(kind, EntryKind)
+    dtype = precision
+    if dtype == "auto":
+        rule = RULES[kind.rule]
+        dtype = "float64" if rule.adaptive or rule.needs_hessian else "float32"
+    pixels = len(starts) if starts.ndim == 2 else len(next(iter(varied.values())))
+    axes = {"start": 0 if starts.ndim == 2 else None}
+    axes.update({k: 0 if k in varied else None for k in job.values})
+    apart = ROOTS_APART and dtype == "float64" and jax.default_backend() == "cpu"
+    loss_fn, convention, _, batched = job.key[:4]
+    member = _Member(
+        loss_fn,  # type: ignore[arg-type]
+        convention,  # type: ignore[arg-type]
+        kind,
+        bool(batched),
+        tuple(sorted(axes.items())),
+        apart,
+    )
+    key = (*job.key, member.axes, dtype, apart)
+    return _Plan(job, starts, varied, pixels, np.dtype(dtype), member, key)
+
+
 def _run_jobs(
     units: Sequence[tuple[_Job, NDArray, Mapping[str, NDArray]]],
     precision: Precision,
@@ -482,63 +654,39 @@ def _run_jobs(
     """Run every ``(job, starts, varied hyperparameters)`` over its pixels, chunk by chunk.
 
     ``starts`` is ``(pixels, 2)``, or ``(2,)`` for one start shared by every pixel; the varied
-    hyperparameters are ``(pixels,)`` each, the others the job's own scalars.
+    hyperparameters are ``(pixels,)`` each, the others the job's own scalars. Units with as
+    many pixels (at least :data:`FUSE_PIXELS`) and steps share one program
+    (:class:`_MapProgram`): each call runs a chunk of every one of them.
     """
     if precision not in PRECISIONS:
         raise SceneError(f"precision: one of {', '.join(PRECISIONS)}, got {precision!r}")
-    plans = []
-    for job, starts, varied in units:
-        kind = job.key[2]
-        assert isinstance(kind, EntryKind)
-        dtype = precision
-        if dtype == "auto":
-            rule = RULES[kind.rule]
-            dtype = "float64" if rule.adaptive or rule.needs_hessian else "float32"
-        pixels = len(starts) if starts.ndim == 2 else len(next(iter(varied.values())))
-        axes = {"start": 0 if starts.ndim == 2 else None}
-        axes.update({k: 0 if k in varied else None for k in job.values})
-        chunk = chunk_size(pixels, job.samples)
-        program = _program(job, axes, chunk, dtype)
-        plans.append((job, starts, varied, pixels, chunk, program, np.dtype(dtype)))
-    total = sum(math.ceil(p[3] / p[4]) for p in plans)
-    done = 0
-    results = []
-    for job, starts, varied, pixels, chunk, program, dtype in plans:
-        result = _Result(pixels)
-        fixed = _cast(
-            (job.noise_std, job.consts, job.data, job.noise, job.minima, job.tol**2, job.box),
-            dtype,
+    plans = [_plan(job, starts, varied, precision) for job, starts, varied in units]
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, plan in enumerate(plans):
+        alone = (i,) if plan.pixels < FUSE_PIXELS else ()
+        groups.setdefault((plan.pixels, plan.job.steps, *alone), []).append(i)
+    calls = []
+    for (pixels, *_), members in groups.items():
+        samples = sum(plans[i].job.samples for i in members)
+        chunk = chunk_size(pixels, samples, len(members))
+        program = _programs.get_or_make(
+            (chunk, tuple(plans[i].key for i in members)),
+            lambda members=members: _MapProgram([plans[i].member for i in members]),
         )
-        noise_std, consts, data, noise, minima, tol2, box = fixed
-        for lo in range(0, pixels, chunk):
-            if should_stop is not None and should_stop():
-                raise Cancelled
-            hi = min(pixels, lo + chunk)
-            take = np.minimum(np.arange(lo, lo + chunk), pixels - 1)  # the last chunk padded
-            chunk_starts = starts[take] if starts.ndim == 2 else starts
-            values = {**job.values, **{k: v[take] for k, v in varied.items()}}
-            ends = program.run(
-                _cast(chunk_starts, dtype),
-                _cast(values, dtype),
-                noise_std,
-                consts,
-                data,
-                job.batch_idx,
-                noise,
-                minima,
-                tol2,
-                box,
-                job.consts,
-                job.data,
-            )
-            ends = tuple(np.asarray(a)[: hi - lo] for a in ends)
+        calls.extend((program, members, lo, chunk) for lo in range(0, pixels, chunk))
+    results = [_Result(plan.pixels) for plan in plans]
+    for done, (program, members, lo, chunk) in enumerate(calls, start=1):
+        if should_stop is not None and should_stop():
+            raise Cancelled
+        ends = program.run(tuple(plans[i].inputs(lo, chunk) for i in members))
+        for i, own in zip(members, ends, strict=True):
+            result, hi = results[i], min(plans[i].pixels, lo + chunk)
+            own = tuple(np.asarray(a)[: hi - lo] for a in own)
             result.outcome[lo:hi], result.settle[lo:hi], result.loss[lo:hi] = _classify(
-                ends, job.still_tol
+                own, plans[i].job.still_tol
             )
-            done += 1
-            if progress is not None:
-                progress(done, total)
-        results.append(result)
+        if progress is not None:
+            progress(done, len(calls))
     return results
 
 
@@ -632,8 +780,8 @@ def basins(
       precision: the runs' arithmetic: "float32", "float64", or "auto" (the default) for
         float32 where the rule does not adapt its step size (see the module note on precision);
         the final loss is float64 either way.
-      should_stop: asked before each chunk; True raises :class:`Cancelled`.
-      progress: told ``(done, total)`` chunks after each.
+      should_stop: asked before each call; True raises :class:`Cancelled`.
+      progress: told ``(done, total)`` calls after each.
 
     Raises:
       SceneError: an unknown label, a resolution or step count out of range, or an unknown

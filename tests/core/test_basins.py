@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import deque
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -123,7 +125,10 @@ def test_float32_maps_agree_with_float64_and_auto_keeps_adaptive_rules_in_float6
     assert np.mean(single.settle_step[2] != exact.settle_step[2]) > 0.05
 
 
-def test_schedules_modifiers_and_newton_run_as_in_simulate() -> None:
+def test_schedules_modifiers_and_newton_run_as_in_simulate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bm, "FUSE_PIXELS", 0)  # float32 momentum and float64 Newton, one scan
     scene = Scene(
         problem="himmelblau",
         steps=40,
@@ -160,7 +165,10 @@ def test_schedules_modifiers_and_newton_run_as_in_simulate() -> None:
         assert m.outcome[0, i, j] == bm.NOT_SETTLED and m.final_loss[0, i, j] > 1e-3
 
 
-def test_mini_batch_and_noisy_entries_use_the_scenes_seeded_schedules() -> None:
+def test_mini_batch_and_noisy_entries_use_the_scenes_seeded_schedules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bm, "FUSE_PIXELS", 0)  # three batch sizes and noise in one scan
     scene = load_scene("stochastic-vs-batch").replace(steps=60)
     noisy = OptimizerEntry("sgd", "Noisy GD", {"learning_rate": 0.05}, gradient_noise=0.5)
     scene = scene.replace(optimizers=(*scene.optimizers[:2], noisy))
@@ -215,21 +223,77 @@ def test_divergence_and_nan_are_outcomes_never_errors() -> None:
     assert np.all(np.isfinite(m.final_loss[1]))
 
 
-def test_cancelling_stops_between_chunks_and_progress_counts_them() -> None:
+def test_cancelling_stops_between_calls_and_progress_counts_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     scene = load_scene("himmelblau-basins").replace(steps=150)
     told: list[tuple[int, int]] = []
     asked = []
 
     def stop() -> bool:
         asked.append(1)
-        return len(asked) > 1  # the first chunk runs, the second is refused
+        return len(asked) > 1  # the first call runs, the second is refused
 
-    with pytest.raises(Cancelled):
-        basins(scene, 24, should_stop=stop, progress=lambda d, t: told.append((d, t)))
-    assert told == [(1, 2)]
-    told.clear()
-    basins(scene, 24, progress=lambda d, t: told.append((d, t)))
-    assert told == [(1, 2), (2, 2)]
+    with monkeypatch.context() as patch:
+        patch.setattr(bm, "FUSE_PIXELS", 0)  # both entries in one program, as at 64² and more
+        patch.setattr(bm, "MAX_CHUNK", 256)  # 24² = 576 starts: three calls of both entries
+        with pytest.raises(Cancelled):
+            basins(scene, 24, should_stop=stop, progress=lambda d, t: told.append((d, t)))
+        assert told == [(1, 3)]
+        told.clear()
+        chunked = basins(scene, 24, progress=lambda d, t: told.append((d, t)))
+        assert told == [(1, 3), (2, 3), (3, 3)]
+    # Each call ran both entries, as each entry's own program does all 576 starts at once (the
+    # programs of the tests above).
+    whole = basins(scene, 24, progress=lambda d, t: told.append((d, t)))
+    assert told[3:] == [(1, 2), (2, 2)]
+    np.testing.assert_array_equal(chunked.final_loss, whole.final_loss)
+    np.testing.assert_array_equal(chunked.settle_step, whole.settle_step)
+
+
+ROOTED = ("adagrad", "adadelta", "rmsprop", "adam")
+"""The rules' four ways with roots: rsqrt under a where, rsqrt, a root over a root, a root plus
+eps (AdamW, NAdam, AMSGrad and schedule-free AdamW divide as Adam does)."""
+
+
+def _himmelblau_runs(updates, starts: np.ndarray, steps: int = 30) -> list[np.ndarray]:  # noqa: ANN001
+    """The last points of ``steps`` of each ``(tx, update)`` with Himmelblau's gradient, one run
+    a start, all in one compiled program (a compile per rule took ~1 s)."""
+    grad = jax.grad(lambda p: (p[0] ** 2 + p[1] - 11) ** 2 + (p[0] + p[1] ** 2 - 7) ** 2)
+
+    def run(start):  # noqa: ANN001, ANN202
+        ends = []
+        for tx, update in updates:
+
+            def step(carry, _, update=update):  # noqa: ANN001, ANN202
+                p, state = carry
+                g = grad(jnp.stack(p))
+                u, state = update((g[0], g[1]), state, p)
+                return ((p[0] + u[0], p[1] + u[1]), state), None
+
+            p = (start[0], start[1])
+            ends.append(jnp.stack(jax.lax.scan(step, (p, tx.init(p)), None, length=steps)[0][0]))
+        return jnp.stack(ends)
+
+    return list(np.asarray(jax.jit(jax.vmap(run))(starts)).swapaxes(0, 1))
+
+
+def test_roots_apart_gives_xlas_own_bits() -> None:
+    # Each rule's float64 update from 64 starts as XLA compiles it, and with every rsqrt
+    # written 1 / sqrt as float64 maps do on a CPU: the same bits.
+    starts = np.random.default_rng(0).uniform(-5, 5, (64, 2))
+    txs = [
+        bm.entry_transform(bm.EntryKind(name), "optax", bm.RULES[name].defaults("optax"))
+        for name in ROOTED
+    ]
+    plain = _himmelblau_runs([(tx, tx.update) for tx in txs], starts)
+    apart = _himmelblau_runs([(tx, bm._roots_apart(tx.update)) for tx in txs], starts)
+    for name, tx, a, b in zip(ROOTED, txs, plain, apart, strict=True):
+        assert a.dtype == np.float64 and np.ptp(a[:, 0]) > 1.0, name  # runs of their own
+        np.testing.assert_array_equal(a, b, err_msg=name)
+        p = (jnp.float64(1.0), jnp.float64(1.0))
+        jaxpr = str(jax.make_jaxpr(bm._roots_apart(tx.update))(p, tx.init(p), p))
+        assert "rsqrt" not in jaxpr and "optimization_barrier" in jaxpr, name  # rewritten
 
 
 def test_values_never_recompile_and_bad_requests_are_scene_errors() -> None:
