@@ -5,18 +5,31 @@ imports (both hold the GIL: a thread importing JAX beside the window made start-
 faster). So the first thing the window command does is show this card, with Qt alone imported,
 and say what it is waiting for; the window replaces it when it is built.
 
+The card is a plain widget with the splash-screen window flags, not a ``QSplashScreen``: with Qt
+6.11, ``QSplashScreen.show()`` returned only after a second of waiting (offscreen and under X
+alike, measured 1.00-1.01 s against 1-14 ms for this widget), which every launch paid.
+
 This module imports PySide6 and nothing of gdviz's core, pyqtgraph or JAX.
 """
 
 from __future__ import annotations
 
+import time
 import tomllib
 from importlib import resources
 from pathlib import Path
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QPainter, QPixmap
-from PySide6.QtWidgets import QApplication, QSplashScreen
+from PySide6.QtCore import QEventLoop, QRectF, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QGuiApplication,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPixmap,
+)
+from PySide6.QtWidgets import QApplication, QWidget
 
 BACKGROUND = "#1E2229"
 INK = "#F2F4F7"
@@ -45,12 +58,17 @@ def scene_title(ref: str) -> str:
     return title if isinstance(title, str) and title.strip() else str(ref)
 
 
-class StartupCard(QSplashScreen):
-    """A card with the app's name, the scene about to open and what start-up is doing."""
+class StartupCard(QWidget):
+    """A card with the app's name, the scene about to open and what start-up is doing (a click
+    hides it, as a splash screen's does)."""
 
     SIZE = (620, 300)
 
+    EXPOSE_WAIT_S = 1.0
+    """How long :meth:`finish` waits for the window to be on screen (QSplashScreen's wait)."""
+
     def __init__(self, title: str) -> None:
+        super().__init__(None, Qt.WindowType.SplashScreen | Qt.WindowType.FramelessWindowHint)
         screen = QGuiApplication.primaryScreen()
         ratio = screen.devicePixelRatio() if screen is not None else 1.0
         w, h = self.SIZE
@@ -77,16 +95,36 @@ class StartupCard(QSplashScreen):
         elided = painter.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight, w - 76)
         painter.drawText(QRectF(38, 160, w - 76, 34), Qt.AlignmentFlag.AlignLeft, elided)
         painter.end()
-        super().__init__(pixmap)
+        self.picture = pixmap
         self.message = ""
+        self.setFixedSize(w, h)
+        if screen is not None:  # in the middle of the screen, as a splash screen opens
+            self.move(screen.geometry().center() - self.rect().center())
 
     def say(self, message: str) -> None:
         """Show what start-up is doing now, and paint it at once."""
         self.message = message
-        self.showMessage(message)  # repaints the card through drawContents
+        self.repaint()
         QApplication.processEvents()
 
-    def drawContents(self, painter: QPainter) -> None:  # noqa: N802 (Qt's name)
+    def finish(self, window: QWidget) -> None:
+        """Close once ``window`` is on screen (waiting a second at most), so that the screen is
+        never without one of them."""
+        if window.windowHandle() is None:
+            window.winId()  # its platform window, as QSplashScreen.finish makes one
+        handle = window.windowHandle()
+        deadline = time.monotonic() + self.EXPOSE_WAIT_S
+        while handle is not None and not handle.isExposed() and time.monotonic() < deadline:
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
+            time.sleep(0.005)
+        self.close()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt's name)
+        self.hide()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
+        painter = QPainter(self)
+        painter.drawPixmap(0, 0, self.picture)
         w, h = self.SIZE
         painter.setPen(QColor(MUTED))
         painter.setFont(_font(12))
@@ -95,6 +133,7 @@ class StartupCard(QSplashScreen):
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
             self.message,
         )
+        painter.end()
 
 
 def _font(points: int, weight: QFont.Weight = QFont.Weight.Normal) -> QFont:

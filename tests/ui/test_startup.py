@@ -40,6 +40,23 @@ def test_the_card_says_what_start_up_is_doing(qtbot) -> None:  # noqa: ANN001
     assert len(colours) > 2
 
 
+def test_the_card_goes_once_the_window_is_on_screen_or_when_clicked(qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtWidgets import QWidget
+
+    card = StartupCard("Saddle")
+    qtbot.addWidget(card)
+    card.show()
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.show()
+    card.finish(window)  # waits for the window's first expose, then closes
+    assert window.windowHandle().isExposed() and not card.isVisible()
+    card.show()
+    qtbot.mouseClick(card, Qt.MouseButton.LeftButton, pos=QPoint(100, 100))
+    assert not card.isVisible()  # a click hides it, as a splash screen's does
+
+
 def test_hidden_parts_are_made_when_first_needed_and_show_the_state_of_then(window) -> None:  # noqa: ANN001
     """Start-up builds what is on screen: the stability tab's view, the equations panel, the
     network view and each row's closed "More" section are made when first opened, with the
