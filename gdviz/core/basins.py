@@ -75,7 +75,6 @@ from gdviz.core.scene import OptimizerEntry, Scene, SceneError
 from gdviz.core.simulate import (  # its gradient modifiers and values: the map is its run
     PARAM_LIMIT,
     _clip,
-    _one_kernel,
     _traced_values,
     batch_schedule,
     noise_schedule,
@@ -164,11 +163,6 @@ XLA hands float32 reductions (the mean over a dataset's samples in a network's g
 YNNPACK, which ran the tiny network's map 16x slower than XLA's own loops (2.5 s vs 0.15 s of
 CPU, GD at 64², 400 steps)."""
 
-
-ONE_KERNEL = True
-"""Map programs are compiled as one kernel where XLA can (:func:`gdviz.core.simulate._one_kernel`):
-the nine Himmelblau entries of the bench took 0.6x the time of ordinary kernels at 64² and 256²
-(107 vs 180 ms, 1.9 vs 3.0 s, 2 cores shared with other work; same bits)."""
 
 ROOTS_APART = True
 """On a CPU, float64 maps write ``rsqrt`` as ``1 / sqrt`` (:func:`_roots_apart`): same bits, faster."""
@@ -437,7 +431,8 @@ class _MapProgram:
     scan per entry waited there after each of its own few loops, one scan for all hands the
     threads every entry's loops at once. The nine Himmelblau entries of the bench took 0.9x the
     CPU time of nine scans at 64² and 0.8x at 256² (same programs otherwise, 2 shared cores).
-    With :data:`ONE_KERNEL` the whole program is one function, loops and all.
+    (Compiled as one kernel, as simulate's runs are, it took 0.6x the time again, but not to the
+    same bits: the chaotic rules' settle steps moved on ~1% of the pixels, so it is not done.)
     ``inputs`` holds per entry ``(start, values, noise_std, consts, data, batch_idx, noise,
     minima, tol2, box, consts64, data64)``; the result per entry ``(loss, entered, near,
     moved2)`` per pixel.
@@ -483,10 +478,9 @@ class _MapProgram:
             axes = dict(member.axes)
             values = {k: a for k, a in axes.items() if k != "start"}
             in_axes.append((axes["start"], values) + (None,) * 10)
-        mapped = jax.vmap(one, in_axes=(tuple(in_axes),))
-        if ONE_KERNEL:
-            mapped = _one_kernel(mapped)
-        self.run = jax.jit(mapped, compiler_options=_compiler_options())
+        self.run = jax.jit(
+            jax.vmap(one, in_axes=(tuple(in_axes),)), compiler_options=_compiler_options()
+        )
 
 
 @dataclass(frozen=True)
