@@ -333,41 +333,45 @@ ONE_KERNEL_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 which the one-kernel emitter cannot compile ("Fusion kind not implemented")."""
 
 _NOT_IN_ONE_KERNEL = (
-    "dot",
-    "conv",
+    "dot_general",
+    "ragged_dot",
+    "conv_general_dilated",
     "scatter",
     "sort",
     "fft",
-    "custom",
-    "ffi",
-    "callback",
+    "ffi_call",
     "pure_callback",
     "io_callback",
+    "debug_callback",
     "eig",
     "svd",
     "lu",
     "qr",
+    "householder_product",
     "cholesky",
     "triangular_solve",
     "schur",
     "hessenberg",
     "tridiagonal",
-    "householder",
-    "rng",
-    "random",
+    "rng_",
+    "random_",
     "top_k",
     "approx_top_k",
     "psum",
     "pmax",
     "pmin",
     "ppermute",
-    "all_",
+    "all_gather",
+    "all_to_all",
+    "reduce_scatter",
     "infeed",
     "outfeed",
 )
 """Primitives (by name prefix) that XLA's one-kernel emitter does not take: matrix products and
-convolutions (they call Eigen with a thread pool), scatters, library and custom calls, host
-callbacks, collectives. A program holding any of them runs as ordinary kernels."""
+convolutions (they call Eigen with a thread pool), scatters, sorts and FFTs, library and custom
+calls, host callbacks, random bits, collectives. A program holding any of them runs as ordinary
+kernels. (None occurs in the built-in problems and rules: elementwise maths, reductions,
+gathers, scans.)"""
 
 
 def _fits_one_kernel(jaxpr: jax.extend.core.Jaxpr) -> bool:
@@ -871,6 +875,71 @@ def is_compiled(scene: Scene, problem: Problem | None = None) -> bool:
     return key in _compiled
 
 
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """What ``simulate`` derives from a scene's entries, steps, seed, convention and problem:
+    everything but the start points, so a drag (a new start each time) builds only those.
+
+    Holds no batch table (they stay in their own bounded cache) and no compiled program (the
+    LRU of :func:`compiled_scene` decides what stays compiled).
+    """
+
+    entries: tuple[OptimizerEntry, ...]
+    problem: Problem
+    key: tuple[object, ...]
+    """The compile key of :func:`compiled_scene`."""
+    chunk: int
+    schedules: tuple[BatchSchedule | None, ...]
+    hyperparams: tuple[dict[str, object], ...]
+    noise_stds: NDArray
+    consts: Consts
+    learning_rates: tuple[NDArray, ...]
+    """Each entry's rate per step (read-only; every Trajectory of this scene shares them)."""
+    names: tuple[tuple[str, ...], ...]
+    weight_decays: tuple[float, ...]
+
+
+_prepared: LRU[tuple[object, ...], _Prepared] = LRU(lambda: 8)
+
+
+def _prepare(scene: Scene, problem: Problem) -> _Prepared:
+    """The :class:`_Prepared` of ``scene`` on ``problem``, made once per entries tuple (edits
+    make a new one; ``Scene.with_start`` keeps it) and problem object."""
+    entries = scene.optimizers
+    key = (id(entries), id(problem), scene.convention, scene.steps, scene.seed)
+    prepared = _prepared.get(key)
+    if prepared is not None and prepared.entries is entries and prepared.problem is problem:
+        return prepared
+    batched, shape, chunk = _plan(scene, problem)
+    hyperparams = tuple(_traced_values(e, scene.convention, scene.steps) for e in entries)
+    rates = []
+    for e, h in zip(entries, hyperparams, strict=True):
+        lr = _entry_learning_rates(e, scene.convention, scene.steps, h)
+        lr.flags.writeable = False
+        rates.append(lr)
+    prepared = _Prepared(
+        entries=entries,
+        problem=problem,
+        key=(problem.loss_fn, scene.convention, tuple(e.kind for e in entries), batched, shape),
+        chunk=chunk,
+        schedules=tuple(
+            batch_schedule(problem.n, e.batch_size, scene.steps, scene.seed) if b else None
+            for e, b in zip(entries, batched, strict=True)
+        ),
+        hyperparams=hyperparams,
+        noise_stds=np.array([e.gradient_noise for e in entries], dtype=np.float64),
+        consts=problem.jax_consts(),
+        learning_rates=tuple(rates),
+        names=tuple(state_names(e.rule, scene.convention) for e in entries),
+        weight_decays=tuple(
+            e.effective_weight_decay(scene.convention) if RULES[e.rule].takes_weight_decay else 0.0
+            for e in entries
+        ),
+    )
+    _prepared.put(key, prepared)
+    return prepared
+
+
 def simulate(scene: Scene, problem: Problem | None = None) -> dict[str, Trajectory]:
     """Run every optimizer entry of ``scene``; returns ``{label: Trajectory}`` in scene order.
 
@@ -885,35 +954,30 @@ def simulate(scene: Scene, problem: Problem | None = None) -> dict[str, Trajecto
       SceneError: the loss (or its gradient) at an entry's start is not finite.
     """
     problem = problem or scene.build_problem(minima="defer")
-    entries = scene.optimizers
-    batched, shape, chunk = _plan(scene, problem)
-    schedules = tuple(
-        batch_schedule(problem.n, e.batch_size, scene.steps, scene.seed) if b else None
-        for e, b in zip(entries, batched, strict=True)
-    )
-    programs = compiled_scene(
-        problem.loss_fn, scene.convention, tuple(e.kind for e in entries), batched, shape
+    prep = _prepare(scene, problem)
+    entries = prep.entries
+    _, convention, kinds, batched, shape = prep.key
+    programs = _compiled.get_or_make(
+        prep.key, lambda: _Programs(problem.loss_fn, convention, kinds, batched)
     )
     starts = np.array([scene.start_of(e) for e in entries], dtype=np.float64)
-    hyperparams = tuple(_traced_values(e, scene.convention, scene.steps) for e in entries)
-    noise_stds = np.array([e.gradient_noise for e in entries], dtype=np.float64)
-    consts, data = problem.jax_consts(), problem.full_batch()
+    data = problem.full_batch()
     noise = noise_schedule(scene.steps, scene.seed)
-    if chunk >= scene.steps:
-        tables = tuple(None if s is None else s.rows(0, scene.steps) for s in schedules)
-        args = (starts, hyperparams, noise_stds, consts, data, tables, noise)
+    if prep.chunk >= scene.steps:
+        tables = tuple(None if s is None else s.rows(0, scene.steps) for s in prep.schedules)
+        args = (starts, prep.hyperparams, prep.noise_stds, prep.consts, data, tables, noise)
         out = _run(programs, args)
-        del tables
+        del tables, args
     else:
         out = _run_in_chunks(
             programs,
-            chunk,
+            prep.chunk,
             scene.steps,
-            schedules,
+            prep.schedules,
             starts,
-            hyperparams,
-            noise_stds,
-            consts,
+            prep.hyperparams,
+            prep.noise_stds,
+            prep.consts,
             data,
             noise,
         )
@@ -927,12 +991,12 @@ def simulate(scene: Scene, problem: Problem | None = None) -> dict[str, Trajecto
     return {
         e.label: _to_trajectory(
             e.label,
-            state_names(e.rule, scene.convention),
+            prep.names[i],
             paths,
             i,
-            schedules[i],
-            _entry_learning_rates(e, scene.convention, scene.steps, hyperparams[i]),
-            e.effective_weight_decay(scene.convention) if RULES[e.rule].takes_weight_decay else 0.0,
+            prep.schedules[i],
+            prep.learning_rates[i],
+            prep.weight_decays[i],
         )
         for i, e in enumerate(entries)
     }
