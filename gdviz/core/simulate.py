@@ -35,7 +35,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import jax
 import jax.extend.core
@@ -225,21 +224,70 @@ _FIELDS = {
 """Where each field of a :class:`Record` sits on its storage's last axis."""
 
 
-class Paths(NamedTuple):
-    """Every entry's whole run after the divergence check: a :class:`Trajectory` per row."""
+_LOSS = _FIELDS["loss_before"][0]
+"""The column of :class:`Paths`' table holding each row's own full-batch loss (in a
+:class:`Record`, the same column holds the loss where the step started)."""
 
-    params: Array
-    """``(entries, steps + 1, 2)`` the points, the start first, frozen from a refused step on."""
-    loss: Array
-    """``(entries, steps + 1)`` the full-batch loss at each point."""
-    grads: Array
-    """``(entries, steps, 2)`` the gradient of step ``k``; zero from the refused step on."""
-    updates: Array
-    """``(entries, steps, 2)`` the update of step ``k``; zero from the refused step on."""
-    state: Array
-    """``(entries, steps, MAX_STATE_VECTORS, 2)`` the state after step ``k``, frozen likewise."""
-    diverged_at: Array
-    """``(entries,)`` the first refused step, or -1."""
+_MOVES = np.zeros(_FIELDS["loss_before"][1], dtype=bool)
+_MOVES[_FIELDS["grad"][0] : _FIELDS["update"][1]] = True
+"""The columns of a step's move (gradient and update): zero, not frozen, once refused."""
+
+
+@jax.tree_util.register_pytree_node_class
+class Paths:
+    """Every entry's whole run after the divergence check: a :class:`Trajectory` per entry.
+
+    One table and the divergence steps (two arrays to bring to the host, which the
+    Trajectories then view): ``table`` ``(steps + 1, entries, columns)``, row ``k`` the point
+    after step ``k - 1`` (row 0: the start) with the gradient, update and optimizer state that
+    made it (the columns of a :class:`Record`) and the full-batch loss at the point (column
+    :data:`_LOSS`), frozen at the last sound row from a refused step on, with a zero gradient
+    and update. ``diverged_at`` ``(entries,)`` is the first refused step, or -1.
+
+    Read by field, entries first: ``params`` ``(entries, steps + 1, 2)``, ``loss`` ``(entries,
+    steps + 1)``, ``grads`` and ``updates`` ``(entries, steps, 2)`` (those of step ``k``),
+    ``state`` ``(entries, steps, MAX_STATE_VECTORS, 2)`` (after step ``k``): views of the
+    table on the host, slices of it when traced.
+    """
+
+    __slots__ = ("diverged_at", "table")
+
+    def __init__(self, table: Array, diverged_at: Array) -> None:
+        self.table = table
+        self.diverged_at = diverged_at
+
+    def _columns(self, name: str, first_row: int = 0) -> Array:
+        start, stop = _FIELDS[name]
+        return self.table[first_row:, :, start:stop].swapaxes(0, 1)
+
+    @property
+    def params(self) -> Array:
+        return self._columns("params")
+
+    @property
+    def loss(self) -> Array:
+        return self.table[:, :, _LOSS].swapaxes(0, 1)
+
+    @property
+    def grads(self) -> Array:
+        return self._columns("grad", 1)
+
+    @property
+    def updates(self) -> Array:
+        return self._columns("update", 1)
+
+    @property
+    def state(self) -> Array:
+        flat = self._columns("state", 1)
+        return flat.reshape(*flat.shape[:-1], MAX_STATE_VECTORS, 2)
+
+    def tree_flatten(self) -> tuple[tuple[Array, Array], None]:
+        return (self.table, self.diverged_at), None
+
+    @classmethod
+    def tree_unflatten(cls, aux: None, children: tuple[Array, Array]) -> Paths:
+        del aux
+        return cls(*children)
 
 
 def _finish(
@@ -259,54 +307,44 @@ def _finish(
         gradients); only their last point's loss is computed here. The others' losses are all
         computed, vectorised over steps and entries.
     """
-    # (entries, steps + 1, ...): row k is the point after step k - 1 with the gradient, update
-    # and state that made it (row 0: the start).
-    path = Record(jnp.concatenate([first.data[None], rows.data]).swapaxes(0, 1))
+    # (steps + 1, entries, columns): row k is the point after step k - 1 with the gradient,
+    # update and state that made it (row 0: the start). Kept step-major, as the scan wrote it:
+    # one pass makes the table (an entry-major copy measured ~0.3 ms of a 2 ms run).
+    path = jnp.concatenate([first.data[None], rows.data])
+    total, entries = path.shape[:2]
+    params = path[:, :, slice(*_FIELDS["params"])]
     each = jax.vmap(loss_fn, in_axes=(0, None, None))
-    others = tuple(i for i in range(path.data.shape[0]) if i not in known)
+    others = tuple(i for i in range(entries) if i not in known)
     parts = []
     if known:
-        recorded = path.loss_before[np.array(known), 1:]  # row k + 1 holds the loss at point k
-        last = each(path.params[np.array(known), -1], consts, data)
-        parts.append(jnp.concatenate([recorded, last[:, None]], axis=1))
+        # Row k + 1 holds the loss at point k; the last point's is computed here.
+        recorded = path[1:, np.array(known), _LOSS]
+        last = each(params[-1, np.array(known)], consts, data)
+        parts.append(jnp.concatenate([recorded, last[None]]))
     if others:
-        parts.append(
-            jax.vmap(each, in_axes=(0, None, None))(path.params[np.array(others)], consts, data)
-        )
-    loss = _in_entry_order(parts, known + others)
+        by_step = jax.vmap(each, in_axes=(1, None, None), out_axes=1)
+        parts.append(by_step(params[:, np.array(others)], consts, data))
+    loss = _in_entry_order([p.T for p in parts], known + others).T  # (steps + 1, entries)
     # The first point that is non-finite, too far out or too high is refused, and everything
     # from it on is frozen at the last sound point (optimizer state included). All of a row
     # must be finite for its point to count.
-    limit = LOSS_GROWTH * jnp.maximum(jnp.abs(loss[:, :1]), 1.0)
+    limit = LOSS_GROWTH * jnp.maximum(jnp.abs(loss[:1]), 1.0)
     sound = jnp.isfinite(loss) & (jnp.abs(loss) <= limit)
-    sound &= jnp.max(jnp.abs(path.params), axis=2) <= PARAM_LIMIT
-    sound &= jnp.all(jnp.isfinite(path.data), axis=2)  # every field of the record
-    total = loss.shape[1]
-    all_sound = sound.all(axis=1, keepdims=True)
-    first_bad = jnp.argmin(sound, axis=1)[:, None]
-    diverged_at = jnp.where(all_sound, -1, first_bad)[:, 0]
+    sound &= jnp.max(jnp.abs(params), axis=2) <= PARAM_LIMIT
+    sound &= jnp.all(jnp.isfinite(path[:, :, :_LOSS]), axis=2)  # every field of the record
+    all_sound = sound.all(axis=0)
+    first_bad = jnp.argmin(sound, axis=0)
+    diverged_at = jnp.where(all_sound, -1, first_bad)
     # A refused start (first_bad = 0) has no earlier point: index 0 stands in, never -1 (which
     # would wrap to the last row); simulate() then refuses the whole run.
-    last_good = jnp.where(all_sound, total - 1, jnp.maximum(first_bad - 1, 0))
-    # Rows up to last_good are kept; later ones repeat row last_good.
-    held = jnp.arange(total)[None, :] <= last_good  # (entries, steps + 1)
-
-    def frozen(x: Array) -> Array:
-        tail = (1,) * (x.ndim - 2)
-        at_last = jnp.take_along_axis(x, last_good.reshape(-1, 1, *tail), axis=1)
-        return jnp.where(held.reshape(*held.shape, *tail), x, at_last)
-
-    # Grad and update of step k move params[k] to params[k + 1] (row k + 1): kept while that
+    last_good = jnp.where(all_sound, total - 1, jnp.maximum(first_bad - 1, 0))  # (entries,)
+    table = jnp.concatenate([path[:, :, :_LOSS], loss[:, :, None]], axis=2)
+    # Rows up to last_good are kept. Later ones repeat row last_good's point, state and loss,
+    # and move nothing: the gradient and update of step k (row k + 1) are kept while that
     # point is sound, zero from the refused step on.
-    moving = held[:, 1:, None]
-    return Paths(
-        params=frozen(path.params),
-        loss=frozen(loss),
-        grads=jnp.where(moving, path.grad[:, 1:], 0.0),
-        updates=jnp.where(moving, path.update[:, 1:], 0.0),
-        state=frozen(path.state)[:, 1:],
-        diverged_at=diverged_at,
-    )
+    held = (jnp.arange(total)[:, None] <= last_good[None, :])[:, :, None]
+    at_last = table[last_good, jnp.arange(entries)]  # (entries, columns)
+    return Paths(jnp.where(held, table, jnp.where(_MOVES, 0.0, at_last[None])), diverged_at)
 
 
 def _in_entry_order(parts: list[Array], order: Sequence[int]) -> Array:
@@ -787,22 +825,23 @@ def _to_trajectory(
     the points and rates: exact to rounding, and nothing added to the scan).
     """
     diverged_at = int(paths.diverged_at[i])
+    rows = paths.table[:, i]  # (steps + 1, columns)
+    params = rows[:, slice(*_FIELDS["params"])]
     decay = None
     if weight_decay and learning_rates is not None:
         # As in _finish: step k moved while k < diverged_at - 1 (zero from then on).
-        steps = paths.grads.shape[1]
+        steps = rows.shape[0] - 1
         stop = steps if diverged_at < 0 else diverged_at - 1
         moving = (np.arange(steps) < stop)[:, None]
-        decay = np.where(
-            moving, -learning_rates[:, None] * weight_decay * paths.params[i, :-1], 0.0
-        )
+        decay = np.where(moving, -learning_rates[:, None] * weight_decay * params[:-1], 0.0)
+    state = _FIELDS["state"][0]
     return Trajectory(
         label=label,
-        params=paths.params[i],
-        loss=paths.loss[i],
-        grads=paths.grads[i],
-        updates=paths.updates[i],
-        state={name: paths.state[i, :, j] for j, name in enumerate(names)},
+        params=params,
+        loss=rows[:, _LOSS],
+        grads=rows[1:, slice(*_FIELDS["grad"])],
+        updates=rows[1:, slice(*_FIELDS["update"])],
+        state={name: rows[1:, state + 2 * j : state + 2 * j + 2] for j, name in enumerate(names)},
         batches=batches,
         diverged_at=None if diverged_at < 0 else diverged_at,
         learning_rates=learning_rates,
@@ -813,9 +852,9 @@ def _to_trajectory(
 def _to_host(out: Paths) -> Paths:
     """``out`` as numpy arrays: one transfer of the whole pytree (``jax.device_get``), or, on
     the CPU backend, where results already sit in host memory, read-only views of them
-    (``jax.device_get`` costs ~20 us per array there: 0.1 ms of a 3 ms simulate)."""
+    (``jax.device_get`` costs ~20 us per array there)."""
     if jax.default_backend() == "cpu":
-        return Paths(*(np.asarray(field) for field in out))
+        return Paths(np.asarray(out.table), np.asarray(out.diverged_at))
     return jax.device_get(out)
 
 
@@ -880,8 +919,10 @@ class _Prepared:
     """What ``simulate`` derives from a scene's entries, steps, seed, convention and problem:
     everything but the start points, so a drag (a new start each time) builds only those.
 
-    Holds no batch table (they stay in their own bounded cache) and no compiled program (the
-    LRU of :func:`compiled_scene` decides what stays compiled).
+    The program's other arguments wait on the device: handing ~30 host numbers and tables to a
+    compiled program cost ~0.1 ms more per call than passing them in place (CPU backend). It
+    holds no compiled program (the LRU of :func:`compiled_scene` decides what stays compiled)
+    and no batch table over :data:`PREPARED_TABLE_BYTES` (those stay in their own bounded cache).
     """
 
     entries: tuple[OptimizerEntry, ...]
@@ -890,6 +931,9 @@ class _Prepared:
     """The compile key of :func:`compiled_scene`."""
     chunk: int
     schedules: tuple[BatchSchedule | None, ...]
+    args: tuple[object, ...] | None
+    """``(hyperparams, noise_stds, consts, data, tables, noise)`` as the program takes them after
+    the starts, on the device; None when the run is chunked or its tables are too large."""
     hyperparams: tuple[dict[str, object], ...]
     noise_stds: NDArray
     consts: Consts
@@ -898,6 +942,10 @@ class _Prepared:
     names: tuple[tuple[str, ...], ...]
     weight_decays: tuple[float, ...]
 
+
+PREPARED_TABLE_BYTES = 2**20
+"""Batch tables up to this size (all entries together) are kept on the device with a prepared
+scene; larger ones are drawn from their cache at each run, as before."""
 
 _prepared: LRU[tuple[object, ...], _Prepared] = LRU(lambda: 8)
 
@@ -917,18 +965,30 @@ def _prepare(scene: Scene, problem: Problem) -> _Prepared:
         lr = _entry_learning_rates(e, scene.convention, scene.steps, h)
         lr.flags.writeable = False
         rates.append(lr)
+    schedules = tuple(
+        batch_schedule(problem.n, e.batch_size, scene.steps, scene.seed) if b else None
+        for e, b in zip(entries, batched, strict=True)
+    )
+    noise_stds = np.array([e.gradient_noise for e in entries], dtype=np.float64)
+    consts = problem.jax_consts()
+    args = None
+    table_bytes = sum(4 * s.steps * s.batch_size for s in schedules if s is not None)
+    if chunk >= scene.steps and table_bytes <= PREPARED_TABLE_BYTES:
+        tables = tuple(None if s is None else s.rows(0, scene.steps) for s in schedules)
+        noise = noise_schedule(scene.steps, scene.seed)
+        args = jax.device_put(
+            (hyperparams, noise_stds, consts, problem.full_batch(), tables, noise)
+        )
     prepared = _Prepared(
         entries=entries,
         problem=problem,
         key=(problem.loss_fn, scene.convention, tuple(e.kind for e in entries), batched, shape),
         chunk=chunk,
-        schedules=tuple(
-            batch_schedule(problem.n, e.batch_size, scene.steps, scene.seed) if b else None
-            for e, b in zip(entries, batched, strict=True)
-        ),
+        schedules=schedules,
+        args=args,
         hyperparams=hyperparams,
-        noise_stds=np.array([e.gradient_noise for e in entries], dtype=np.float64),
-        consts=problem.jax_consts(),
+        noise_stds=noise_stds,
+        consts=consts,
         learning_rates=tuple(rates),
         names=tuple(state_names(e.rule, scene.convention) for e in entries),
         weight_decays=tuple(
@@ -956,31 +1016,33 @@ def simulate(scene: Scene, problem: Problem | None = None) -> dict[str, Trajecto
     problem = problem or scene.build_problem(minima="defer")
     prep = _prepare(scene, problem)
     entries = prep.entries
-    _, convention, kinds, batched, shape = prep.key
+    _, convention, kinds, batched, _ = prep.key
     programs = _compiled.get_or_make(
         prep.key, lambda: _Programs(problem.loss_fn, convention, kinds, batched)
     )
     starts = np.array([scene.start_of(e) for e in entries], dtype=np.float64)
-    data = problem.full_batch()
-    noise = noise_schedule(scene.steps, scene.seed)
-    if prep.chunk >= scene.steps:
-        tables = tuple(None if s is None else s.rows(0, scene.steps) for s in prep.schedules)
-        args = (starts, prep.hyperparams, prep.noise_stds, prep.consts, data, tables, noise)
-        out = _run(programs, args)
-        del tables, args
+    if prep.args is not None:
+        out = _run(programs, (starts, *prep.args))
     else:
-        out = _run_in_chunks(
-            programs,
-            prep.chunk,
-            scene.steps,
-            prep.schedules,
-            starts,
-            prep.hyperparams,
-            prep.noise_stds,
-            prep.consts,
-            data,
-            noise,
-        )
+        data, noise = problem.full_batch(), noise_schedule(scene.steps, scene.seed)
+        if prep.chunk >= scene.steps:
+            tables = tuple(None if s is None else s.rows(0, scene.steps) for s in prep.schedules)
+            args = (starts, prep.hyperparams, prep.noise_stds, prep.consts, data, tables, noise)
+            out = _run(programs, args)
+            del tables, args
+        else:
+            out = _run_in_chunks(
+                programs,
+                prep.chunk,
+                scene.steps,
+                prep.schedules,
+                starts,
+                prep.hyperparams,
+                prep.noise_stds,
+                prep.consts,
+                data,
+                noise,
+            )
     paths = _to_host(out)
     for i, e in enumerate(entries):
         if paths.diverged_at[i] == 0:
