@@ -85,7 +85,15 @@ class Controller(QObject):
     _minima_found = Signal(object, object)  # scene, problem with its minima (from the worker)
     _network_done = Signal(object, object)  # request, NetworkPicture or exception (worker)
 
-    def __init__(self, scene: Scene, *, background: bool = True, parent: QObject | None = None):
+    def __init__(
+        self,
+        scene: Scene,
+        *,
+        background: bool = True,
+        defer: bool = False,
+        parent: QObject | None = None,
+    ):
+        """``defer``: compute nothing until :meth:`compute` (the window's first frame first)."""
         super().__init__(parent)
         self.scene = scene
         self.network: net.NetworkPicture | None = None  # a network scene's picture
@@ -113,6 +121,11 @@ class Controller(QObject):
         self._timer.timeout.connect(self._tick)
         self._last_tick = 0.0
         self._play_when_done = False
+        if not defer:
+            self._recompute()
+
+    def compute(self) -> None:
+        """Compute the scene's paths now (a controller made with ``defer=True`` waits for this)."""
         self._recompute()
 
     # --- derived -------------------------------------------------------------------------------

@@ -113,7 +113,26 @@ def test_launch_opens_the_window_on_the_named_scene_or_refuses_a_bad_file(
             isinstance(w, QSplashScreen) and w.isVisible() for w in qapp.topLevelWidgets()
         )
     finally:
-        window.map_runner.shutdown()
-        window.controller.shutdown()
-        window.close()
+        window.close()  # shuts its workers down: the first paths, if not asked for yet, never are
         window.deleteLater()
+
+
+def test_a_window_with_a_worker_computes_its_first_paths_once_it_is_on_screen(qtbot) -> None:  # noqa: ANN001
+    """The first paths' JAX tracing on the worker would hold the GIL through the window's
+    construction: the window asks for them after its first frame, and they come."""
+    from gdviz.core import load_scene
+    from gdviz.ui.main_window import MainWindow
+
+    window = MainWindow(load_scene("saddle-point"))  # a worker, as the app runs
+    qtbot.addWidget(window)
+    ctl = window.controller
+    try:
+        qtbot.wait(50)  # events run, the window still unseen: nothing computed or under way
+        assert not ctl.results and not ctl.busy
+        window.show()
+        qtbot.waitExposed(window)
+        qtbot.waitUntil(lambda: bool(ctl.results), timeout=60_000)
+        assert set(ctl.results) == {e.label for e in ctl.scene.optimizers}
+    finally:
+        ctl.shutdown()
+        window.map_runner.shutdown()
