@@ -66,7 +66,6 @@ from typing import Any, Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.extend import core as jex_core
 
 from gdviz.core.lru import LRU
 from gdviz.core.optimizers import RULES, Convention, EntryKind, entry_transform
@@ -294,6 +293,9 @@ def _roots_apart(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _eval_roots_apart(jaxpr: Any, consts: Sequence[Any], args: Sequence[Any], roots: list[Any]):  # noqa: ANN202
     """Evaluate ``jaxpr`` as :func:`_roots_apart` says (the nested ``jit`` calls inlined)."""
+    # Here, not at the top: jax.extend pulls in pallas, 45-80 ms of every window's start-up.
+    from jax.extend import core as jex_core
+
     env: dict[Any, Any] = dict(zip(jaxpr.constvars, consts, strict=True))
     env.update(zip(jaxpr.invars, args, strict=True))
 
