@@ -124,6 +124,7 @@ class SurfaceView(pg.PlotWidget):
         self._head_pen = pg.mkPen("#FFFFFF", width=2.5)
         self.handles: dict[str | None, pg.TargetItem] = {}
         self._surface_rect: Rect | None = None
+        self._colorbar_text = "log₁₀ loss"
         self.surface_l2 = 0.0  # the L2 coefficient of the surface drawn (0: the plain loss)
         self._dragging = False
         self.basins: BasinLayer | None = None  # View > Basins (maps_view), attached by the window
@@ -142,7 +143,12 @@ class SurfaceView(pg.PlotWidget):
         self.vb.sigRangeChangedManually.connect(lambda *_: self._surface_timer.start())
         # Trails are thinned to the pixel size: a zoom needs them thinned afresh.
         self.vb.sigRangeChanged.connect(lambda *_: self.update_paths())
-        self.vb.sigResized.connect(lambda *_: self._surface_timer.start())
+        # A resize that keeps the rectangle keeps the picture (it is made on the rectangle,
+        # not the pixels): the window's first layout recomputed the start-up surface ~150 ms
+        # after it was drawn, 0.1-0.15 s of the GUI thread while the first paths compiled.
+        self._resize_timer = QTimer(self, singleShot=True, interval=150)
+        self._resize_timer.timeout.connect(self._refresh_if_moved)
+        self.vb.sigResized.connect(lambda *_: self._resize_timer.start())
         self.vb.sigResized.connect(lambda *_: self.update_paths())  # a pixel is another size
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
@@ -167,6 +173,17 @@ class SurfaceView(pg.PlotWidget):
         (x0, x1), (y0, y1) = controller.view_rect()
         self.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
         QTimer.singleShot(0, self, self._first_surface)
+
+    def _label_colorbar(self) -> None:
+        self.colorbar.setLabel(
+            "right",
+            self._colorbar_text,
+            **{"font-size": f"{self.theme.plot_font_pt - 1}pt", "color": self.theme.foreground},
+        )
+
+    def _refresh_if_moved(self) -> None:
+        if self._surface_rect is not None and self.visible_rect() != self._surface_rect:
+            self.refresh_surface()
 
     def _first_surface(self) -> None:
         if self._surface_rect is None:  # nobody drew it meanwhile (a screenshot, a recording)
@@ -207,7 +224,13 @@ class SurfaceView(pg.PlotWidget):
         self.rebuild()
         if self.basins is not None:
             self.basins.set_theme(theme)
-        self.refresh_surface()
+        # The picture is the theme's only through its colours (set above) and the colour bar's
+        # label: a new look, or the window's size changing its scale, does not evaluate the loss
+        # again (it did, on every resize that changed the scale, start-up included).
+        if self._surface_rect is None:
+            self.refresh_surface()
+        else:
+            self._label_colorbar()
 
     def _label_axes(self, force: bool = True) -> None:
         """Name the axes after the problem's parameters; ``force=False``: only if they changed
@@ -404,11 +427,8 @@ class SurfaceView(pg.PlotWidget):
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         self.colorbar.setLevels((lo, hi))
         what = f"loss + ({l2:g}/2)·|θ|²" if l2 else "loss"
-        self.colorbar.setLabel(
-            "right",
-            (f"log₁₀({what})" if l2 else "log₁₀ loss") if logarithmic else what,
-            **{"font-size": f"{self.theme.plot_font_pt - 1}pt", "color": self.theme.foreground},
-        )
+        self._colorbar_text = (f"log₁₀({what})" if l2 else "log₁₀ loss") if logarithmic else what
+        self._label_colorbar()
         k = max(1, CONTOUR_STRIDE * resolution // RESOLUTION)
         if len(s.xs) < RESOLUTION:  # a network's coarser grid: every point
             k = 1

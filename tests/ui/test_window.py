@@ -318,3 +318,26 @@ def test_the_wheel_over_an_unfocused_number_field_scrolls_the_list(window, qtbot
     after = ctl.scene.entry("Momentum").resolved_hyperparams(ctl.scene.convention)
     assert after == before  # the learning rate did not move
     assert bar.value() > 0  # the list scrolled instead
+
+
+def test_a_resize_that_keeps_the_rectangle_keeps_the_surface(window, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    import gdviz.ui.surface_view as surface_view
+
+    made = []
+    real = surface_view.surface
+    monkeypatch.setattr(surface_view, "surface", lambda *a, **k: made.append(1) or real(*a, **k))
+    view = window.surface
+    qtbot.waitUntil(lambda: view._surface_rect is not None)
+    size = window.size()
+    window.resize(size.width() - 120, size.height() - 60)
+    qtbot.wait(400)  # past the 150 ms the views wait after a resize
+    assert view.visible_rect() == view._surface_rect and made == []
+    window.set_theme_name("dark")  # another look: other colours, the same loss
+    assert made == [] and view.colorbar.axis.labelText == "log₁₀ loss"
+    window.set_theme_name("light")
+    view.vb.setRange(xRange=(0.0, 1.0), yRange=(0.0, 1.0), padding=0.0)
+    view.vb.sigResized.emit(view.vb)  # a resize that moved the rectangle: a new picture
+    qtbot.waitUntil(lambda: made != [], timeout=2000)
+    assert view._surface_rect == view.visible_rect()
+    window.resize(size)
+    view.fit_view()
