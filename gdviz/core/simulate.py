@@ -39,7 +39,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import jax
-import jax.extend.core
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental.xla_metadata import set_xla_metadata
@@ -416,6 +415,9 @@ gathers, scans.)"""
 
 def _fits_one_kernel(jaxpr: jax.extend.core.Jaxpr) -> bool:
     """Whether no primitive of ``jaxpr`` (nested ones included) is in _NOT_IN_ONE_KERNEL."""
+    # Here, not at the top: jax.extend pulls in pallas, ~40 ms of every window's start-up.
+    import jax.extend.core
+
     for eqn in jaxpr.eqns:
         if eqn.primitive.name.startswith(_NOT_IN_ONE_KERNEL):
             return False
