@@ -31,6 +31,17 @@ def test_core_bench_prints_machine_and_per_scene_figures() -> None:
     assert "window" not in out  # --core: no Qt
 
 
+def test_a_network_scene_has_core_figures_of_its_own() -> None:
+    # --all once raised on the first network scene: its problem has no two-parameter surface.
+    from gdviz.bench import core_figures
+
+    figures = core_figures("moons", 3)
+    assert figures["problem"] == "mlp" and figures["weights"] == 105
+    assert figures["entries"] == 3 and figures["steps"] == 300
+    assert figures["compile_s"] > 0 and figures["recompute_ms"] > 0
+    assert figures["surface_128_ms"] > 0
+
+
 def test_bench_scene_and_all_are_exclusive_and_repeats_checked() -> None:
     both = gdviz("bench", "--core", "--all", "--scene", "beale")
     assert both.returncode == 2 and "not allowed with" in both.stderr
