@@ -10,6 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import QLabel
 
 from gdviz.core.problems import Rect
 from gdviz.core.scene import MAX_COORD
@@ -167,12 +168,55 @@ class SurfaceView(pg.PlotWidget):
         controller.start_changed.connect(self._sync_handles)
         controller.results_changed.connect(self.update_paths)
         controller.step_changed.connect(lambda _: self.update_paths())
+        # What the empty view is waiting for, in words a back row can read: a network's first
+        # training took ~10-35 s on a loaded machine with only "preparing…" in a corner.
+        self.waiting = QLabel(self)
+        self.waiting.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.waiting.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.waiting.hide()
+        controller.busy_changed.connect(lambda _: self._show_waiting())
+        controller.results_changed.connect(self._show_waiting)
+        controller.scene_replaced.connect(self._show_waiting)
         self.rebuild()
         # The view's range now, its surface after the window is first shown: evaluating and
         # contouring 512² points (a JAX compile on a cold cache) would keep the window hidden.
         (x0, x1), (y0, y1) = controller.view_rect()
         self.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
         QTimer.singleShot(0, self, self._first_surface)
+
+    def _show_waiting(self) -> None:
+        """A notice in the middle of the view while its first paths are computed."""
+        ctl = self.controller
+        if ctl.results or not ctl.busy:
+            self.waiting.hide()
+            return
+        what = "Training the network" if ctl.is_network else "Computing the paths"
+        self.waiting.setText(f"{what}…")
+        font = QFont()
+        font.setPointSize(round(1.4 * self.theme.plot_font_pt))
+        self.waiting.setFont(font)
+        self.waiting.setStyleSheet(
+            f"color: {self.theme.foreground}; background: {self.theme.background};"
+            " padding: 10px 18px; border-radius: 6px;"
+        )
+        self.waiting.adjustSize()
+        self._place_waiting()
+        self.waiting.show()
+        self.waiting.raise_()
+
+    def _place_waiting(self) -> None:
+        """Centred across the plot, a quarter of the way down (the start handle is often in the
+        middle)."""
+        area = self.mapFromScene(self.vb.sceneBoundingRect()).boundingRect()
+        box = self.waiting.size()
+        x = area.left() + (area.width() - box.width()) // 2
+        y = area.top() + area.height() // 4 - box.height() // 2
+        self.waiting.move(max(0, x), max(0, y))
+
+    def resizeEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if hasattr(self, "waiting"):
+            self._place_waiting()
 
     def _label_colorbar(self) -> None:
         self.colorbar.setLabel(
@@ -231,6 +275,7 @@ class SurfaceView(pg.PlotWidget):
             self.refresh_surface()
         else:
             self._label_colorbar()
+        self._show_waiting()
 
     def _label_axes(self, force: bool = True) -> None:
         """Name the axes after the problem's parameters; ``force=False``: only if they changed

@@ -341,3 +341,23 @@ def test_a_resize_that_keeps_the_rectangle_keeps_the_surface(window, qtbot, monk
     assert view._surface_rect == view.visible_rect()
     window.resize(size)
     view.fit_view()
+
+
+def test_an_empty_view_says_what_it_waits_for(window) -> None:  # noqa: ANN001
+    ctl = window.controller
+    view = window.surface
+    results = ctl.results
+    ctl.results, ctl._inflight = {}, True  # the first paths still compiling on the worker
+    try:
+        ctl.busy_changed.emit(True)
+        assert view.waiting.isVisible() and view.waiting.text() == "Computing the paths…"
+        plot = view.mapFromScene(view.vb.sceneBoundingRect()).boundingRect()
+        box = view.waiting.geometry()
+        assert plot.contains(box)  # over the plot, clear of the axes and the colour bar
+        assert abs(box.center().x() - plot.center().x()) <= 2
+        assert box.center().y() < plot.center().y()  # above the middle, where a start often is
+        assert view.waiting.font().pointSize() > view.font().pointSize()  # read from the back
+    finally:
+        ctl.results, ctl._inflight = results, False
+        ctl.busy_changed.emit(False)
+    assert not view.waiting.isVisible()
