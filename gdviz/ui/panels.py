@@ -167,21 +167,19 @@ rate of 0.0453158 read "0453158" in a field too narrow for seven digits, its "0.
 
 
 class NumberField(pg.SpinBox):
-    """pyqtgraph's spin box, wide enough for the widest number of :data:`FIELD_DIGITS` digits
-    it may show ("0.0004532") beside its step arrows, at its font of the moment (the presenter's
-    look scales the fonts of a built window)."""
+    """pyqtgraph's spin box showing the start of its number when it is too long for the field
+    (a line edit scrolls to its end: "0.0453158" read "0453158"). Not widened instead: one
+    field's extra width is the optimizer dock's (two fields in Adam's row), and at 1024x640 a
+    dock wide enough for "0.0004532" took 36 px from the views."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self._fit()
+        self.setMinimumWidth(84)
+        self.lineEdit().textChanged.connect(self._show_start)
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
-        super().changeEvent(event)
-        if event.type() == QEvent.Type.FontChange:
-            self._fit()
-
-    def _fit(self) -> None:
-        self.setMinimumWidth(max(84, self.fontMetrics().horizontalAdvance("0.0004532") + 34))
+    def _show_start(self) -> None:
+        if not self.lineEdit().hasFocus():  # never move the caret of someone typing
+            self.lineEdit().setCursorPosition(0)
 
 
 def _linear_step(spec: ParamSpec) -> float:

@@ -184,7 +184,10 @@ def test_a_tuned_rate_reads_whole_in_its_field(window, qtbot) -> None:  # noqa: 
         # Four digits shown (it read "0453158", its "0.0" scrolled out of a narrow field);
         # the value keeps every digit.
         assert edit.text() == "0.04532" and field.value() == 0.0453158
-        for text in (edit.text(), "0.0004532"):
-            assert edit.fontMetrics().horizontalAdvance(text) < edit.contentsRect().width()
+        assert edit.fontMetrics().horizontalAdvance(edit.text()) < edit.contentsRect().width()
+        # A number longer than the field shows its start, not its end.
+        ctl.set_hyperparam("Adam", "learning_rate", 0.000453158)
+        qtbot.waitUntil(lambda: edit.text() == "0.0004532")
+        assert edit.cursorPosition() == 0
     finally:
         ctl.set_hyperparam("Adam", "learning_rate", before)
