@@ -36,7 +36,7 @@ from gdviz.core import surface
 from gdviz.core.surface import l2_term, loss_and_grad_at
 from gdviz.ui.controller import Controller
 from gdviz.ui.items import colour_values
-from gdviz.ui.overlays import COLORS, KINDS, OverlaySet, geometry
+from gdviz.ui.overlays import KINDS, OverlaySet, geometry_by_entry
 from gdviz.ui.theme import LIGHT, Theme, entry_color, rgb
 
 GRID = 128
@@ -285,12 +285,11 @@ class Surface3DView(QWidget):
         self.heads.setDepthValue(20)
         self.view.addItem(self.heads)
         if self.overlays is not None:
-            for kind in KINDS:
-                color = _rgba(COLORS[kind])
+            for kind in KINDS:  # one item a kind; its vertices take their entries' colours
                 if kind == "lookahead":
-                    item = gl.GLScatterPlotItem(pxMode=True, size=14, color=color)
+                    item = gl.GLScatterPlotItem(pxMode=True, size=14)
                 else:
-                    item = gl.GLLinePlotItem(mode="lines", color=color, width=2.5, antialias=True)
+                    item = gl.GLLinePlotItem(mode="lines", width=2.5, antialias=True)
                 item.setGLOptions(on_top_options())
                 item.setDepthValue(30)
                 item.setVisible(False)
@@ -450,7 +449,9 @@ class Surface3DView(QWidget):
         self.update_overlays()
 
     def update_overlays(self) -> None:
-        """The same overlays as the 2-D view, laid on the surface."""
+        """The same overlays as the 2-D view, laid on the surface, each in its entry's colour
+        (as in the 2-D view: a kind in one colour drew Adam's and RMSprop's ellipses alike, and
+        the near-black of the update arrows and ellipses vanished on the dark theme)."""
         if self.overlays is None or self.heights is None or self.view is None:
             return
         enabled = self.overlays.enabled
@@ -460,19 +461,20 @@ class Surface3DView(QWidget):
             return
         (x0, x1), (y0, y1) = self.rect()
         px = ((x1 - x0) / 600, (y1 - y0) / 600)  # arrowheads sized as on a 600 px view
-        for kind, pts in geometry(self.controller, self.rect(), px, enabled).items():
+        colors = self.controller.colors(self.theme)
+        for kind, shapes in geometry_by_entry(self.controller, self.rect(), px, enabled).items():
             item = self.overlay_items[kind]
-            if kind == "lookahead":
-                pos = (
-                    np.column_stack([pts, self.path_heights(pts)]) if len(pts) else np.zeros((0, 3))
-                )
-                item.setData(pos=pos)
-                continue
-            pairs = _segments(pts)
-            if len(pairs):
-                item.setData(pos=np.column_stack([pairs, self.path_heights(pairs)]))
-            else:
+            parts = [
+                (pts if kind == "lookahead" else _segments(pts), _rgba(colors[label]))
+                for label, pts in shapes.items()
+            ]
+            parts = [(xy, color) for xy, color in parts if len(xy)]
+            if not parts:
                 item.setData(pos=np.zeros((0, 3)))
+                continue
+            xy = np.concatenate([p for p, _ in parts])
+            rgba = np.concatenate([np.tile(c, (len(p), 1)) for p, c in parts])
+            item.setData(pos=np.column_stack([xy, self.path_heights(xy)]), color=rgba)
 
 
 def nice_ticks(low: float, high: float, count: int = 6) -> np.ndarray:

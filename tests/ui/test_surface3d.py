@@ -34,7 +34,7 @@ CHECK = textwrap.dedent(
     from gdviz.ui.app import _application
     from gdviz.ui.controller import Controller
     from gdviz.ui.overlays import OverlaySet
-    from gdviz.ui.surface3d import GRID, Surface3DView
+    from gdviz.ui.surface3d import GRID, Surface3DView, _rgba
     from gdviz.ui.recording import qimage_to_array
     from gdviz.ui.theme import DARK, LIGHT
 
@@ -67,6 +67,16 @@ CHECK = textwrap.dedent(
         gd = ctl.results["GD"]
         out["update_in_3d"] = bool(
             np.allclose(pairs[0, :2], gd.params[10]) and np.allclose(pairs[1, :2], gd.params[11])
+        )
+        # Each entry's shapes in its own colour, as in the 2-D view (one near-black a kind
+        # vanished on the dark theme): GD's arrow in GD's colour, Momentum's in its own.
+        rgba = np.asarray(view.overlay_items["update"].color, dtype=float)
+        colors = ctl.colors(view.theme)
+        want = np.array([_rgba(colors[k]) for k in ("GD", "Momentum")])
+        out["overlay_entry_colours"] = bool(
+            len(rgba) == len(pairs)
+            and np.allclose(rgba[0], want[0], atol=1e-6)
+            and np.allclose(np.unique(rgba.round(4), axis=0), np.unique(want.round(4), axis=0))
         )
 
         def labels():
@@ -185,6 +195,7 @@ def test_3d_heights_pictures_and_trails(tmp_path: Path) -> None:
     assert out["changed_pixels"] > 500  # the trails and balls moved with the step
     assert out["trail_points"] == 301 and out["trail_end_matches_path"]
     assert out["update_in_3d"]  # the overlays lie on the 3-D surface too
+    assert out["overlay_entry_colours"]  # in their entries' colours
     # The L2 surface: drawn only while every visible entry shares it, trails and heads on it
     assert out["l2_unshared_plain"] and out["l2_shared_drawn"] and out["l2_back_to_plain"]
     assert out["l2_surface_moved"] > 0.1 and out["l2_title"]
