@@ -71,6 +71,9 @@ def __getattr__(name: str) -> Any:
     switched to float64) exactly as an eager import did.
     """
     if name in __all__ and name != "__version__":
+        # JAX in float64 from here on, as the eager core did (the core's own modules load it
+        # on first use, so that the window is on screen first: gdviz.core.deferred).
+        importlib.import_module("gdviz.core.deferred").load("jax")
         value = getattr(importlib.import_module(_ELSEWHERE.get(name, "gdviz.core")), name)
         globals()[name] = value
         return value

@@ -202,18 +202,25 @@ def test_core_sources_do_not_name_qt_or_the_ui() -> None:
 JAX_ROOTS = {"jax", "jaxlib", "optax"}
 
 
-def test_every_core_module_that_computes_with_jax_imports_the_float64_switch() -> None:
-    """``gdviz.core`` loads its names lazily, so no package import switches JAX to float64:
-    :mod:`gdviz.core.types` does, and each module using JAX must import it."""
-    missing = []
+def test_the_core_takes_jax_and_optax_only_through_the_deferred_names() -> None:
+    """The window is built from the core's tables before JAX is imported: no core module but
+    :mod:`gdviz.core.deferred` (which also switches JAX to float64) imports JAX or optax at
+    module level; inside a function (a submodule, once JAX is loaded) and for type checkers
+    (``if TYPE_CHECKING:``) is fine."""
+    eager = []
     for name, path in MODULES.items():
-        if not name.startswith("gdviz.core.") or name == "gdviz.core.types":
+        if not name.startswith("gdviz.core.") or name == "gdviz.core.deferred":
             continue
-        imported = {module for _, module in _imports(name, path)}
-        uses_jax = any(m.split(".")[0] in JAX_ROOTS for m in imported)
-        if uses_jax and "gdviz.core.types" not in imported:
-            missing.append(name)
-    assert not missing, f"import JAX without gdviz.core.types (float64): {missing}"
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            roots = []
+            if isinstance(node, ast.Import):
+                roots = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                roots = [(node.module or "").split(".")[0]]
+            if any(r in JAX_ROOTS for r in roots):
+                eager.append(f"{name}:{node.lineno}")
+    assert not eager, f"import JAX or optax at module level (use gdviz.core.deferred): {eager}"
 
 
 def test_the_window_command_reaches_its_start_up_card_without_jax_or_pyqtgraph() -> None:
@@ -224,12 +231,13 @@ def test_the_window_command_reaches_its_start_up_card_without_jax_or_pyqtgraph()
         "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in"
         " ('jax', 'optax', 'pyqtgraph'))))\n"
         "import gdviz.core.problems, jax.numpy as jnp\n"
+        "gdviz.core.problems.make_problem('quadratic').loss((1.0, 2.0))\n"
         "print(jnp.zeros(1).dtype)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     heavy, dtype = out.stdout.rstrip("\n").split("\n")
     assert heavy == ""
-    assert dtype == "float64"  # the first module that computes switched JAX to float64
+    assert dtype == "float64"  # the core's first computation switched JAX to float64
 
 
 def test_the_api_names_stay_functions_after_their_modules_are_imported() -> None:

@@ -63,10 +63,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
+from gdviz.core.deferred import jax, jnp
 from gdviz.core.lru import LRU
 from gdviz.core.optimizers import RULES, Convention, EntryKind, entry_transform
 from gdviz.core.problems import Problem, Rect

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import functools
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
+from gdviz.core.deferred import jax, jnp
 from gdviz.core.types import Batch, Consts, LossFn, NDArray
 
 GRAD_TOL = 1e-10

@@ -31,11 +31,9 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
 
+from gdviz.core.deferred import function, jax, jnp, optax
 from gdviz.core.registry import ProblemSpec
 from gdviz.core.specs import OptionSpec, ParamSpec, SceneError
 from gdviz.core.types import Array, NDArray
@@ -69,11 +67,11 @@ REGRESSION = frozenset({"sine"})
 """Datasets whose targets are numbers rather than classes."""
 
 ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
-    "tanh": jnp.tanh,
-    "relu": jax.nn.relu,
-    "sigmoid": jax.nn.sigmoid,
+    "tanh": function("jax.numpy.tanh"),
+    "relu": function("jax.nn.relu"),
+    "sigmoid": function("jax.nn.sigmoid"),
 }
-"""The hidden layers' activation, by name."""
+"""The hidden layers' activation, by name (JAX's, looked up when a network is traced)."""
 
 LOSSES = ("cross_entropy", "mse")
 """``cross_entropy``: the classes' binary cross-entropy of the logit; ``mse``: squared error (of

@@ -10,11 +10,10 @@ synthetic data, or the scene's own points (the ``data`` option). They are regist
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from gdviz.core.datafile import Dataset
+from gdviz.core.deferred import jax, jnp
 from gdviz.core.problems import Problem, Rect, data_option, sample_mean
 from gdviz.core.registry import ProblemSpec, register
 from gdviz.core.specs import ParamSpec

@@ -48,11 +48,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, TypeVar
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
 
+from gdviz.core.deferred import function, jax, jnp, optax
 from gdviz.core.schedules import SCHEDULES
 from gdviz.core.specs import ParamSpec
 from gdviz.core.types import NDArray
@@ -60,7 +58,7 @@ from gdviz.core.types import NDArray
 Convention = Literal["optax", "pytorch"]
 CONVENTIONS: tuple[Convention, ...] = ("optax", "pytorch")
 
-InnerFactory = Callable[..., optax.GradientTransformation]
+InnerFactory = Callable[..., "optax.GradientTransformation"]
 
 _T = TypeVar("_T")
 
@@ -743,7 +741,7 @@ for _rule in (
         "sgd",
         "GD",
         (_lr(0.1),),
-        same_factory(optax.sgd),
+        same_factory(function("optax.sgd")),
         both("θ ← θ − η g"),
         both(("θ ← θ − η g",)),
         _sgd_stages,
@@ -752,7 +750,7 @@ for _rule in (
         "momentum",
         "Momentum",
         (_lr(0.03), _MOMENTUM),
-        same_factory(optax.sgd),
+        same_factory(function("optax.sgd")),
         both("v ← μ v + g;  θ ← θ − η v"),
         both(("v ← μ v + g", "θ ← θ − η v")),
         _momentum_stages,
@@ -761,7 +759,7 @@ for _rule in (
         "nesterov",
         "Nesterov",
         (_lr(0.03), _MOMENTUM),
-        same_factory(functools.partial(optax.sgd, nesterov=True)),
+        same_factory(functools.partial(function("optax.sgd"), nesterov=True)),
         both("v ← μ v + g;  θ ← θ − η (g + μ v)"),
         both(("v ← μ v + g", "θ ← θ − η (g + μ v)")),
         _nesterov_stages,
@@ -802,7 +800,7 @@ for _rule in (
             HyperSpec("rho", 0.9, 0.0, 0.9999, doc="decay of the running averages", symbol="ρ"),
             _eps(1e-6, "starts the steps off zero"),
         ),
-        same_factory(optax.adadelta),
+        same_factory(function("optax.adadelta")),
         both("E[g²] ← ρE[g²] + (1−ρ)g²;  u = √(E[Δ²]+ε)/√(E[g²]+ε) g;  θ ← θ − η u"),
         both(
             (
@@ -854,7 +852,7 @@ for _rule in (
             HyperSpec("b2", 0.999, 0.0, 0.99999, doc="decay of the mean of g²", symbol="β₂"),
             _eps(1e-8, "keeps the division finite"),
         ),
-        same_factory(optax.adam),
+        same_factory(function("optax.adam")),
         both("m ← β₁m + (1−β₁)g;  ν ← β₂ν + (1−β₂)g²;  θ ← θ − η m̂ / (√ν̂ + ε)"),
         both(
             (
@@ -885,7 +883,7 @@ for _rule in (
                 pytorch_default=1e-2,
             ),
         ),
-        same_factory(optax.adamw),
+        same_factory(function("optax.adamw")),
         {
             "optax": "Adam's m̂, ν̂;  θ ← θ − η (m̂ / (√ν̂ + ε) + λ θ)",
             "pytorch": "θ ← θ − η λ θ;  then Adam's step θ ← θ − η m̂ / (√ν̂ + ε)",
@@ -985,7 +983,7 @@ for _rule in (
                 symbol="λ",
             ),
         ),
-        same_factory(optax.lion),
+        same_factory(function("optax.lion")),
         both("c = β₁m + (1−β₁)g;  θ ← θ − η (sign(c) + λθ);  m ← β₂m + (1−β₂)g"),
         both(
             (
@@ -1000,7 +998,7 @@ for _rule in (
         "sign_descent",
         "Sign descent",
         (_lr(0.05),),
-        same_factory(optax.sign_sgd),
+        same_factory(function("optax.sign_sgd")),
         both("θ ← θ − η sign(g)"),
         both(("θ ← θ − η sign(g)",)),
         _sign_stages,

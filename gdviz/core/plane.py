@@ -41,10 +41,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
+from gdviz.core.deferred import jax, jnp
 from gdviz.core.mlp import Arch, Network
 from gdviz.core.specs import SceneError
 from gdviz.core.types import Array, NDArray

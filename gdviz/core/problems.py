@@ -29,11 +29,10 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from gdviz.core.datafile import MAX_POINTS, Dataset, dataset_from_pairs
+from gdviz.core.deferred import jax, jnp
 from gdviz.core.expression import ExpressionError, parse_expression
 from gdviz.core.minima import find_minima, grid_values
 from gdviz.core.registry import PROBLEMS, ProblemSpec, register

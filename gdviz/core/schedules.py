@@ -22,8 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import jax.numpy as jnp
-
+from gdviz.core.deferred import jnp
 from gdviz.core.specs import ParamSpec
 from gdviz.core.types import Array
 

@@ -38,11 +38,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-from jax.experimental.xla_metadata import set_xla_metadata
 
+from gdviz.core.deferred import jax, jnp, register_pytree_node_class
 from gdviz.core.lru import LRU
 from gdviz.core.optimizers import RULES, Convention, EntryKind, entry_transform, make_transform
 from gdviz.core.problems import Problem, data_capacity
@@ -134,7 +132,7 @@ def _state_list(rule: str, state: object) -> list[Array]:
     return vectors + [jnp.zeros(2)] * (MAX_STATE_VECTORS - len(vectors))
 
 
-@jax.tree_util.register_pytree_node_class
+@register_pytree_node_class
 class Record:
     """One step of every entry, as the scan body returns it, read by field name.
 
@@ -234,7 +232,7 @@ _MOVES[_FIELDS["grad"][0] : _FIELDS["update"][1]] = True
 """The columns of a step's move (gradient and update): zero, not frozen, once refused."""
 
 
-@jax.tree_util.register_pytree_node_class
+@register_pytree_node_class
 class Paths:
     """Every entry's whole run after the divergence check: a :class:`Trajectory` per entry.
 
@@ -448,6 +446,8 @@ def _one_kernel(fn: Callable[..., object]) -> Callable[..., object]:
     before, to the same numbers. The results equal the ordinary kernels' to rounding (the
     tests compare them), and the persistent compilation cache keeps the one kernel like any.
     """
+    from jax.experimental.xla_metadata import set_xla_metadata
+
     inner = jax.jit(fn, inline=False)
 
     @functools.wraps(fn)
@@ -1100,7 +1100,10 @@ def _traced_values(entry: OptimizerEntry, convention: Convention, steps: int) ->
     return values
 
 
-_schedule_program = jax.jit(schedule_values, static_argnames=("name", "steps"))
+@functools.cache
+def _schedule_program():  # noqa: ANN202 (a jitted fn)
+    """:func:`schedule_values` jitted, made on first use (the module imports without JAX)."""
+    return jax.jit(schedule_values, static_argnames=("name", "steps"))
 
 
 def _entry_learning_rates(
@@ -1116,7 +1119,7 @@ def _entry_learning_rates(
     if entry.schedule == "constant":
         return np.full(steps, lr)
     values = {k: np.float64(v) for k, v in entry.resolved_schedule(steps).items()}
-    return np.asarray(_schedule_program(entry.schedule, np.float64(lr), values, steps))
+    return np.asarray(_schedule_program()(entry.schedule, np.float64(lr), values, steps))
 
 
 def learning_rates(scene: Scene, label: str) -> NDArray:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
+from gdviz.core.deferred import jax, jnp
 from gdviz.core.problems import Problem, Rect
 from gdviz.core.types import Array, Batch, Consts, LossFn, NDArray
 

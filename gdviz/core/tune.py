@@ -27,10 +27,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
+from gdviz.core.deferred import jax, jnp
 from gdviz.core.lru import LRU
 from gdviz.core.optimizers import RULES
 from gdviz.core.scene import Scene, SceneError

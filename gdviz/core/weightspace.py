@@ -23,11 +23,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
 
+from gdviz.core.deferred import jax, jnp, optax
 from gdviz.core.lru import LRU
 from gdviz.core.mlp import Arch, Network
 from gdviz.core.optimizers import Convention, EntryKind, entry_transform

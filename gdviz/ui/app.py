@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -17,9 +18,14 @@ def _configure_jax_cache() -> None:
 
     The window and the computing commands (render, basins, tune, ...) share the folder: ``gdviz
     tune`` run twice took 3.1 s, then 0.95 s with it. Qt's cache location needs only the names
-    (no QApplication), so a command without a window finds the window's folder."""
-    import jax
+    (no QApplication), so a command without a window finds the window's folder.
+
+    JAX is not imported here: the folder is given to JAX when it loads (at once if it is
+    loaded), before anything compiles (:func:`gdviz.core.deferred.when_loaded`). The window is
+    built and shown before JAX is imported."""
     from PySide6.QtCore import QCoreApplication, QStandardPaths
+
+    from gdviz.core.deferred import when_loaded
 
     QCoreApplication.setOrganizationName("gdviz")
     QCoreApplication.setApplicationName("gdviz")
@@ -29,8 +35,12 @@ def _configure_jax_cache() -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return  # no cache folder: everything still works, first paths come a little later
-    jax.config.update("jax_compilation_cache_dir", str(folder))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+
+    def configure(jax: ModuleType) -> None:
+        jax.config.update("jax_compilation_cache_dir", str(folder))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+
+    when_loaded(configure)
 
 
 def _bare_application():  # noqa: ANN202
@@ -79,6 +89,12 @@ def launch(scene_ref: str | None = None, *, remember: bool = True) -> MainWindow
     imports, the scene, and the window, shown. Returns the window, or the exit status of a
     refused start (a scene that cannot be read, named on the command line).
 
+    JAX is not imported here for a scene whose problem is a table's (the built-in functions,
+    linear regression): the window reads only the core's tables and is on screen ~1 s sooner;
+    its first paths, computed after its first frame, load JAX (:mod:`gdviz.core.deferred`). A
+    typed formula or a network needs JAX to be read (its surface is checked, its minima are
+    searched), and loads it here.
+
     ``remember=False`` (``gdviz bench``'s start-up figures) reads and writes no settings: the
     named scene at the default size, as on a first launch.
     """
@@ -91,9 +107,9 @@ def launch(scene_ref: str | None = None, *, remember: bool = True) -> MainWindow
     ref = str(scene_ref or remembered or "linear-regression")
     card = StartupCard(scene_title(ref))
     card.show()
-    card.say("Loading JAX and optax…")
+    card.say("Loading the views…")
     _application()
-    # Before the scene: a network scene compiles its minima search while it is read.
+    # Before the scene: a network scene or a formula loads JAX and compiles while it is read.
     _configure_jax_cache()
     from gdviz.core import SceneError, load_scene
 

@@ -121,12 +121,18 @@ class Controller(QObject):
         self._timer.timeout.connect(self._tick)
         self._last_tick = 0.0
         self._play_when_done = False
+        # Made with defer=True, the controller is busy from the start: the window's first frame
+        # says "Computing the paths…" while its paths wait for that frame (and for JAX to load).
+        self._deferred = defer
         if not defer:
             self._recompute()
 
     def compute(self) -> None:
         """Compute the scene's paths now (a controller made with ``defer=True`` waits for this)."""
+        deferred, self._deferred = self._deferred, False
         self._recompute()
+        if deferred and not self._inflight:  # computed here (no worker): no longer busy
+            self.busy_changed.emit(False)
 
     # --- derived -------------------------------------------------------------------------------
 
@@ -186,7 +192,8 @@ class Controller(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._inflight
+        """A compile is running, or the first paths wait for :meth:`compute`."""
+        return self._inflight or self._deferred
 
     def colors(self, theme: Theme) -> dict[str, str]:
         """Every entry's colour under ``theme``: its own, or the theme's palette's by position."""

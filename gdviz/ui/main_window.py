@@ -315,6 +315,14 @@ class MainWindow(QMainWindow):
         self._scale_timer.timeout.connect(self._rescale)
         self.resize(*BASE_SIZE)
         self.surface.setFocus()
+        if self._first_paths_pending:
+            # The first frame comes before JAX is imported (gdviz.core.deferred): it shows the
+            # whole window and "Computing the paths…" (the controller is busy until then); the
+            # surface, which needs JAX, is drawn after it (the view would draw it from a zero
+            # timer, before the window's first expose: marked drawn for its rectangle, it
+            # waits for _compute_first_paths).
+            self.surface._surface_rect = self.surface.visible_rect()
+            ctl.busy_changed.emit(ctl.busy)
         if autoplay:  # the app opens playing: every path is drawn from the first frame anyway
             ctl.play_when_ready()
 
@@ -386,8 +394,22 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self, self._compute_first_paths)
 
     def _compute_first_paths(self) -> None:
-        if self.isVisible():  # not closed meanwhile (its controller is shut down then)
-            self.controller.compute()
+        if not self.isVisible():  # closed meanwhile (its controller is shut down then)
+            return
+        ctl = self.controller
+        ctl.compute()
+        if not ctl.busy:
+            self.surface.refresh_surface()
+            return
+
+        # The surface when the paths are computed (or refused): computed beside them, here,
+        # it held the GIL against their tracing on the worker.
+        def draw_surface(busy: bool) -> None:
+            if not busy:
+                ctl.busy_changed.disconnect(draw_surface)
+                self.surface.refresh_surface()
+
+        ctl.busy_changed.connect(draw_surface)
 
     def _rescale(self) -> None:
         scale = window_scale(self.width(), self.height())

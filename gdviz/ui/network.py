@@ -30,9 +30,9 @@ import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import jax
 import numpy as np
 
+from gdviz.core.deferred import jax
 from gdviz.core.mlp import Arch, Network
 from gdviz.core.plane import (
     Plane,

@@ -127,12 +127,87 @@ def test_a_window_with_a_worker_computes_its_first_paths_once_it_is_on_screen(qt
     qtbot.addWidget(window)
     ctl = window.controller
     try:
-        qtbot.wait(50)  # events run, the window still unseen: nothing computed or under way
-        assert not ctl.results and not ctl.busy
+        qtbot.wait(50)  # events run, the window still unseen: nothing computed yet
+        assert not ctl.results and ctl.busy  # busy: its first frame says the paths are coming
+        assert window.surface._surface_rect is not None and window.surface.image.image is None
         window.show()
         qtbot.waitExposed(window)
         qtbot.waitUntil(lambda: bool(ctl.results), timeout=60_000)
         assert set(ctl.results) == {e.label for e in ctl.scene.optimizers}
+        assert not ctl.busy and window.surface.image.image is not None  # the surface came too
     finally:
         ctl.shutdown()
         window.map_runner.shutdown()
+
+
+FIRST_FRAME = """
+import json, sys
+from PySide6.QtCore import QEvent, QEventLoop, QObject
+from gdviz.ui.app import _bare_application, launch
+
+app = _bare_application()
+seen = {}
+
+
+class FirstFrame(QObject):
+    def eventFilter(self, obj, event):  # the main window's first expose: what it shows
+        if seen or event.type() != QEvent.Type.Expose or not obj.isWindowType():
+            return False
+        for w in app.topLevelWidgets():
+            if type(w).__name__ == "MainWindow" and w.windowHandle() is obj and obj.isExposed():
+                obj.event(event)  # painted and flushed
+                seen.update(
+                    jax="jax" in sys.modules or "optax" in sys.modules,
+                    notice=w.surface.waiting.isVisible() and w.surface.waiting.text(),
+                    rows=sorted(w.optimizers.rows),
+                    docks=[d.isVisible() for d in (w.optimizer_dock, w.problem_dock)],
+                    surface=w.surface.image.image is not None,
+                )
+                return True
+        return False
+
+
+frame = FirstFrame()
+app.installEventFilter(frame)
+window = launch(sys.argv[1], remember=False)
+ctl = window.controller
+while not ctl.results:
+    app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
+seen["ends"] = {k: t.params[-1].tolist() for k, t in ctl.results.items()}
+seen["surface_after"] = window.surface.image.image is not None
+print(json.dumps(seen))
+window.map_runner.shutdown()
+ctl.shutdown()
+"""
+
+
+def test_the_window_is_on_screen_before_jax_is_imported_and_its_paths_come_after() -> None:
+    """``gdviz``'s launch in a fresh process: the window's first frame shows the whole window
+    (docks, a row per entry) saying "Computing the paths…", with JAX not imported yet; then
+    the paths come (equal to a fresh computation here) and the surface with them."""
+    import json
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from gdviz.core import load_scene, simulate
+
+    out = subprocess.run(
+        [sys.executable, "-c", FIRST_FRAME, "saddle-point"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    scene = load_scene("saddle-point")
+    labels = sorted(e.label for e in scene.optimizers)
+    assert seen["jax"] is False
+    assert seen["notice"] == "Computing the paths…"
+    assert seen["rows"] == labels and seen["docks"] == [True, True]
+    assert seen["surface"] is False and seen["surface_after"] is True
+    fresh = simulate(scene)
+    assert sorted(seen["ends"]) == labels
+    for label, end in seen["ends"].items():
+        np.testing.assert_allclose(end, fresh[label].params[-1], rtol=1e-12, atol=1e-12)
