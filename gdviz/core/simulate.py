@@ -413,16 +413,24 @@ gathers, scans.)"""
 
 def _fits_one_kernel(jaxpr: jax.extend.core.Jaxpr) -> bool:
     """Whether no primitive of ``jaxpr`` (nested ones included) is in _NOT_IN_ONE_KERNEL."""
-    # Here, not at the top: jax.extend pulls in pallas, ~40 ms of every window's start-up.
-    import jax.extend.core
-
     for eqn in jaxpr.eqns:
         if eqn.primitive.name.startswith(_NOT_IN_ONE_KERNEL):
             return False
-        for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+        for sub in _jaxprs_in(eqn.params):
             if not _fits_one_kernel(sub):
                 return False
     return True
+
+
+def _jaxprs_in(params: Mapping[str, object]) -> Iterator[jax.extend.core.Jaxpr]:
+    """The jaxprs among an equation's parameters (a scan's body, a cond's branches, ...), as
+    ``jax.extend.core.jaxprs_in_params`` finds them: a jaxpr, or a closed one's. Not that
+    function: importing ``jax.extend`` pulls in pallas, 30-45 ms of the window's first paths."""
+    for value in params.values():
+        for v in value if isinstance(value, tuple) else (value,):
+            inner = getattr(v, "jaxpr", v)  # a ClosedJaxpr's jaxpr, or a Jaxpr itself
+            if hasattr(inner, "eqns") and hasattr(inner, "outvars"):
+                yield inner
 
 
 def _one_kernel(fn: Callable[..., object]) -> Callable[..., object]:
