@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from gdviz.ui.equations import EquationPanel
     from gdviz.ui.network_views import NetworkDataView
 
+FRAME_MS = 16
+"""One frame at 60 Hz: what the first surface waits after the first paths (painted first)."""
+
 BASE_SIZE = (1600, 1000)
 """The window size the theme's type sizes were chosen for; type scales with the window from it."""
 
@@ -402,12 +405,14 @@ class MainWindow(QMainWindow):
             self.surface.refresh_surface()
             return
 
-        # The surface when the paths are computed (or refused): computed beside them, here,
-        # it held the GIL against their tracing on the worker.
+        # The surface once the paths are computed (or refused) and painted: computed beside
+        # them here, it held the GIL against their tracing on the worker (their first JAX
+        # import included); computed before they are applied, it kept them off screen for its
+        # 0.15 s (a timer of a frame, not 0: zero timers run before the paint of the paths).
         def draw_surface(busy: bool) -> None:
             if not busy:
                 ctl.busy_changed.disconnect(draw_surface)
-                self.surface.refresh_surface()
+                QTimer.singleShot(FRAME_MS, self.surface, self.surface.refresh_surface)
 
         ctl.busy_changed.connect(draw_surface)
 

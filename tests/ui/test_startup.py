@@ -134,7 +134,8 @@ def test_a_window_with_a_worker_computes_its_first_paths_once_it_is_on_screen(qt
         qtbot.waitExposed(window)
         qtbot.waitUntil(lambda: bool(ctl.results), timeout=60_000)
         assert set(ctl.results) == {e.label for e in ctl.scene.optimizers}
-        assert not ctl.busy and window.surface.image.image is not None  # the surface came too
+        assert not ctl.busy
+        qtbot.waitUntil(lambda: window.surface.image.image is not None)  # the surface follows
     finally:
         ctl.shutdown()
         window.map_runner.shutdown()
@@ -174,6 +175,10 @@ ctl = window.controller
 while not ctl.results:
     app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
 seen["ends"] = {k: t.params[-1].tolist() for k, t in ctl.results.items()}
+for _ in range(500):  # the surface follows the paths (drawn a frame after them)
+    if window.surface.image.image is not None:
+        break
+    app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
 seen["surface_after"] = window.surface.image.image is not None
 print(json.dumps(seen))
 window.map_runner.shutdown()
