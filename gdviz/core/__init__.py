@@ -1,10 +1,12 @@
 """The pure core of gdviz: problems, update rules, trajectories, surfaces and scenes.
 
 Nothing here imports Qt. Importing the package is cheap: its names load from their modules on
-first use, so ``gdviz.core.files`` (say) costs no JAX import. Every module that computes with
-JAX imports :mod:`gdviz.core.types`, which switches JAX to float64 (``jax_enable_x64``): paths
-are compared against plain-loop references to 1e-9, which float32 cannot hold
-(tests/test_architecture.py checks that each such module does).
+first use, so ``gdviz.core.files`` (say) costs no JAX import. Nor do the modules themselves: they
+take JAX and optax from :mod:`gdviz.core.deferred`, which imports them on first use and switches
+JAX to float64 (``jax_enable_x64``) then; paths are compared against plain-loop references to
+1e-9, which float32 cannot hold. So the window is built from the core's tables (rules, problems,
+scenes) before JAX is loaded (tests/test_architecture.py checks that no core module imports JAX
+at module level).
 """
 
 from __future__ import annotations

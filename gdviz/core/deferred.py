@@ -3,8 +3,11 @@
 Every core module takes them from here (``from gdviz.core.deferred import jax, jnp, optax``)
 instead of importing them: a module that only defines tables (the rules, schedules, problems,
 scenes) then costs no JAX import, and the window is built and on screen before JAX is loaded.
-Importing JAX and optax took 0.9-1.1 s of the window's ~3 s start-up on a 2-core machine (the
-rest: pyqtgraph 0.7, the core's tables 0.15, the UI 0.2, building and first frame 0.55).
+Importing JAX (0.65-0.8 s), its backend (0.12-0.18 s) and optax (0.1-0.14 s) came before the
+window's first frame. Measured with ``gdviz bench``'s start-up code, warm compile cache, eight
+launches each alternating on a 2-core machine at load ~2: window shown 2.76 -> 1.75 s (2.56 ->
+1.28 s with bytecode caches), first paths 3.53 -> 3.48 s (3.30 -> 3.21 s): the same work, the
+window first.
 
 Why deferred names rather than a JAX-free "table" half of each core module: the same start-up
 (nothing of the window's construction needs JAX) for one import line per module, and no module

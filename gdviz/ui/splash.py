@@ -1,9 +1,9 @@
-"""The start-up card: shown a few tenths of a second after launch, while JAX loads.
+"""The start-up card: shown a few tenths of a second after launch, while the window loads.
 
-Importing JAX and optax takes ~1.4 s on a 2-core machine and cannot overlap with Qt's own
-imports (both hold the GIL: a thread importing JAX beside the window made start-up slower, not
-faster). So the first thing the window command does is show this card, with Qt alone imported,
-and say what it is waiting for; the window replaces it when it is built.
+Importing pyqtgraph, the core's tables and the views, and building the window take ~1-1.3 s on a
+2-core machine (JAX is imported after the window's first frame: gdviz.core.deferred). So the
+first thing the window command does is show this card, with Qt alone imported, and say what it
+is waiting for; the window replaces it when it is on screen.
 
 The card is a plain widget with the splash-screen window flags, not a ``QSplashScreen``: with Qt
 6.11, ``QSplashScreen.show()`` returned only after a second of waiting (offscreen and under X
