@@ -229,6 +229,7 @@ class LossPlot(pg.PlotWidget):
         self.blowups.setZValue(21)
         self.plot.addItem(self.blowups, ignoreBounds=True)
         self.curves: dict[str, Curve] = {}
+        self._losses: dict[int, tuple[object, object, np.ndarray]] = {}
         self._brushes: dict[str, object] = {}
         self._pen_for: Theme | None = None
         self._pen = None
@@ -488,6 +489,17 @@ class LossPlot(pg.PlotWidget):
             self._pen_for, self._pen = self.theme, pg.mkPen(self.theme.background, width=1.5)
         return self._pen
 
+    def _transformed(self, path) -> np.ndarray:  # noqa: ANN001 (a core Path)
+        """``path.loss`` in the axis's units, once per path and scale (a head per entry was
+        transformed one at a time each frame)."""
+        key = (self.scale, self.axis.c)
+        cached = self._losses.get(id(path))
+        if cached is None or cached[0] is not path or cached[1] != key:
+            if len(self._losses) > 64:
+                self._losses.clear()
+            cached = self._losses[id(path)] = (path, key, self.transform(path.loss))
+        return cached[2]
+
     def update_cursor(self, step: int) -> None:
         self.cursor.setValue(step)
         if self.strip.isVisible():
@@ -501,7 +513,7 @@ class LossPlot(pg.PlotWidget):
             k = min(step, path.steps)
             if path.diverged_at is not None and k >= path.diverged_at:
                 continue  # its curve has ended; the cross marks it
-            spots.append((k, float(self.transform(np.array(path.loss[k])))))
+            spots.append((k, float(self._transformed(path)[k])))
             brushes.append(self._brush(colors[entry.label]))
         if spots:
             self.heads.setData(
@@ -542,6 +554,9 @@ class DataView(pg.PlotWidget):
         _style(self.plot, theme, "Data and fitted model", "x", "y")
         self.points = pg.ScatterPlotItem(pxMode=True)
         self.points.setZValue(5)
+        # Still during playback, under nine lines that move every step: a cached pixmap, not
+        # a hundred symbols drawn again each frame.
+        cache_static(self.points)
         self.plot.addItem(self.points)
         # The point under the pointer (or the one last clicked): a ring over it.
         self.marker = pg.ScatterPlotItem(pxMode=True)
@@ -695,7 +710,11 @@ class DataView(pg.PlotWidget):
             ys = predictions(ctl.problem, params, self._xs)
         for (entry, _), y in zip(shown, ys, strict=True):
             line = self.lines[entry.label]
-            line.setData(self._xs, y)
+            x0, y0 = line.getData()
+            # A run that has ended (converged, diverged) draws the same line every step: its
+            # setData would repaint the plot under it for nothing.
+            if x0 is not self._xs or not np.array_equal(y0, y):
+                line.setData(self._xs, y)
             line.setVisible(entry.visible)
 
     # --- editing the points -----------------------------------------------------------------

@@ -17,6 +17,7 @@ from gdviz.core.scene import MAX_COORD
 from gdviz.core.surface import l2_term, loss_and_grad_at, surface
 from gdviz.ui.controller import Controller
 from gdviz.ui.items import (
+    GhostLayer,
     Heads,
     Trail,
     cache_axes,
@@ -116,6 +117,11 @@ class SurfaceView(pg.PlotWidget):
         self.exits.setZValue(31)
         self.plot.addItem(self.exits, ignoreBounds=True)
         self.trails: dict[str, Trail] = {}
+        # Every faint whole path in one cached item, between the surface and the solid trails
+        # (faint 8-8.09, halos 10-10.09, solid 11-11.09).
+        self.ghosts = GhostLayer()
+        self.ghosts.setZValue(8.5)
+        self.plot.addItem(self.ghosts)
         self._brushes: dict[str, QBrush] = {}
         self._exits_cache: dict[str, tuple[object, np.ndarray, tuple[np.ndarray, str] | None]] = {}
         self._covered_key: object = None
@@ -302,7 +308,7 @@ class SurfaceView(pg.PlotWidget):
         entries = self.controller.scene.optimizers
         for i, entry in enumerate(entries):
             self.trails[entry.label] = Trail(
-                self.plot, colors[entry.label], self.theme, i, len(entries)
+                self.plot, colors[entry.label], self.theme, i, len(entries), self.ghosts
             )
         self._covered_key = None
         self._sync_handles()

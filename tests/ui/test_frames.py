@@ -1,0 +1,119 @@
+"""Playback frames repaint only what changed: what they leave on screen is what a full repaint
+of the same step draws, pixel for pixel, after steps one at a time, jumps back and a drag."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QPoint, QPointF, QRect
+from PySide6.QtGui import QImage
+
+from gdviz.ui.items import PlayedPath, thin_indices, thinned_prefix
+from tests.ui.windows import quiet_window
+
+
+@pytest.fixture(scope="module")
+def win(qapp):  # noqa: ANN001, ANN201
+    with quiet_window(qapp, "linear-regression") as w:
+        w.controller.pause()
+        w.controller.set_step(0)
+        qapp.processEvents()
+        yield w
+
+
+def _pixels(image: QImage) -> np.ndarray:
+    image = image.convertToFormat(QImage.Format.Format_ARGB32)
+    width, height = image.width(), image.height()
+    return (
+        np.frombuffer(image.constBits(), np.uint8)
+        .reshape(height, image.bytesPerLine())[:, : 4 * width]
+        .copy()
+    )
+
+
+def _assert_screen_is_a_fresh_repaint(win, qapp) -> None:  # noqa: ANN001
+    """Each plot as the window's backing store holds it (what the frames' partial repaints
+    left) against the same plot rendered whole, now."""
+    qapp.processEvents()
+    screen = win.windowHandle().screen().grabWindow(win.winId()).toImage()
+    for view in (win.surface, win.loss_plot, win.data_view):
+        corner = view.mapTo(win, QPoint(0, 0))
+        shown = _pixels(screen.copy(QRect(corner, view.size())))
+        fresh = _pixels(view.grab().toImage())
+        assert shown.shape == fresh.shape
+        wrong = np.argwhere((shown != fresh).any(axis=1))
+        assert not len(wrong), f"{type(view).__name__}: {len(wrong)} stale rows, first {wrong[0]}"
+
+
+def test_steps_one_at_a_time_and_jumps_leave_what_a_full_repaint_draws(win, qapp) -> None:  # noqa: ANN001
+    ctl = win.controller
+    for k in range(1, 41):
+        ctl.set_step(k)
+        qapp.processEvents()
+    _assert_screen_is_a_fresh_repaint(win, qapp)
+    ctl.set_step(5)  # back
+    qapp.processEvents()
+    for k in (6, 7, 8):
+        ctl.set_step(k)
+        qapp.processEvents()
+    _assert_screen_is_a_fresh_repaint(win, qapp)
+    # The heads are where the paths are at this step (a head that stood still included).
+    heads = np.column_stack(win.surface.heads.getData())
+    expected = [ctl.results[e.label].params[8] for e in ctl.scene.optimizers]
+    np.testing.assert_array_equal(heads, expected)
+    ctl.set_step(ctl.steps - 1)
+    qapp.processEvents()
+    ctl.set_step(ctl.steps)  # the end: every faint path goes (the solid one covers it)
+    qapp.processEvents()
+    assert not any(t.ghost.isVisible() for t in win.surface.trails.values())
+    _assert_screen_is_a_fresh_repaint(win, qapp)
+
+
+def test_playback_after_a_drag_repaints_the_new_paths_exactly(win, qapp) -> None:  # noqa: ANN001
+    ctl = win.controller
+    ctl.set_step(12)
+    qapp.processEvents()
+    handle = win.surface.handles[None]
+    x0, y0 = ctl.scene.start
+    for t in (0.2, 0.5, 1.0):
+        handle.setPos(QPointF(x0 + 0.6 * t, y0 - 0.9 * t))
+        qapp.processEvents()
+    handle.sigPositionChangeFinished.emit(handle)
+    qapp.processEvents()
+    assert ctl.scene.start == pytest.approx((x0 + 0.6, y0 - 0.9))
+    for k in range(13, 30):
+        ctl.set_step(k)
+        qapp.processEvents()
+    _assert_screen_is_a_fresh_repaint(win, qapp)
+    for label, trail in win.surface.trails.items():
+        x, y = trail.line.getData()
+        np.testing.assert_array_equal([x[-1], y[-1]], ctl.results[label].params[29])
+
+
+def test_played_path_is_the_path_pyqtgraph_makes_of_the_prefix(qapp) -> None:  # noqa: ANN001, ARG001
+    """The painter path built a step at a time has the elements ``pg.arrayToQPath`` gives the
+    thinned prefix: forward, back, jumps, repeated points (lineTo would drop them) and a break."""
+
+    def elements(path) -> list:  # noqa: ANN001
+        return [(path.elementAt(i).type, path.elementAt(i).x, path.elementAt(i).y)
+                for i in range(path.elementCount())]  # fmt: skip
+
+    rng = np.random.default_rng(7)
+    for case in range(6):
+        n = 120
+        full = np.cumsum(rng.normal(size=(n, 2)) * rng.choice([1e-3, 1.0, 0.0], (n, 1)), axis=0)
+        if case % 3 == 1:
+            full[60:] = full[60]  # converged: the same point again and again
+        if case % 3 == 2:
+            full[90:] = np.nan  # diverged
+        kept = thin_indices(full, [0.0, 0.5, 2.0][case % 3])
+        item = PlayedPath()
+        for k in [*range(n), 30, 31, 100, 3, *range(50, 70)]:
+            item.set_prefix(full, kept, k)
+            xy = thinned_prefix(full, kept, k)
+            assert elements(item._path) == elements(
+                pg.arrayToQPath(xy[:, 0], xy[:, 1], connect="finite")
+            ), (case, k)
+            x, y = item.getData()
+            np.testing.assert_array_equal(np.column_stack([x, y]), xy)
