@@ -186,6 +186,34 @@ class Curve(pg.GraphicsObject):
         painter.drawPath(self._path)
 
 
+class Scatter(pg.ScatterPlotItem):
+    """``pg.ScatterPlotItem`` that works its bounding rectangle out once per change of data or
+    view, not on each of the ~10 times a frame Qt asks (data bounds, pixel padding and the
+    view's pixel vectors each time: ~0.5 ms of a playback frame over the window's scatters)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self._rect: QRectF | None = None
+        self._rect_key: object = None
+        super().__init__(*args, **kwargs)
+
+    def _key(self) -> tuple:
+        return (*self.bounds, self._maxSpotPxWidth, self._maxSpotWidth)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt's name)
+        if self._rect is None or self._rect_key != self._key():
+            self._rect = super().boundingRect()
+            self._rect_key = self._key()  # the data bounds are cached by now
+        return self._rect
+
+    def viewTransformChanged(self) -> None:  # noqa: N802 (pyqtgraph's name)
+        self._rect = None
+        super().viewTransformChanged()
+
+    def prepareGeometryChange(self) -> None:  # noqa: N802 (Qt's name)
+        self._rect = None
+        super().prepareGeometryChange()
+
+
 class PlayedPath(Curve):
     """The played part of one whole path: ``thinned_prefix(full, kept, step)``, drawn as a
     :class:`Curve`, with a step that moved repainting only the pixels that changed.

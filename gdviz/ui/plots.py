@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsLinearLayout, QGraphicsWid
 from gdviz.core.simulate import learning_rates
 from gdviz.core.surface import predictions
 from gdviz.ui.controller import Controller
-from gdviz.ui.items import Curve, Heads, cache_axes, cache_static, set_pen_color
+from gdviz.ui.items import Curve, Heads, Scatter, cache_axes, cache_static, set_pen_color
 from gdviz.ui.rate import Throttle, follow_drags
 from gdviz.ui.theme import LIGHT, Theme
 
@@ -225,7 +225,7 @@ class LossPlot(pg.PlotWidget):
         self.heads = Heads()
         self.heads.setZValue(20)
         self.plot.addItem(self.heads, ignoreBounds=True)
-        self.blowups = pg.ScatterPlotItem(pxMode=True)
+        self.blowups = Scatter(pxMode=True)
         self.blowups.setZValue(21)
         self.plot.addItem(self.blowups, ignoreBounds=True)
         self.curves: dict[str, Curve] = {}
@@ -552,14 +552,14 @@ class DataView(pg.PlotWidget):
         self.plot = self.getPlotItem()
         self.vb = self.plot.getViewBox()
         _style(self.plot, theme, "Data and fitted model", "x", "y")
-        self.points = pg.ScatterPlotItem(pxMode=True)
+        self.points = Scatter(pxMode=True)
         self.points.setZValue(5)
         # Still during playback, under nine lines that move every step: a cached pixmap, not
         # a hundred symbols drawn again each frame.
         cache_static(self.points)
         self.plot.addItem(self.points)
         # The point under the pointer (or the one last clicked): a ring over it.
-        self.marker = pg.ScatterPlotItem(pxMode=True)
+        self.marker = Scatter(pxMode=True)
         self.marker.setZValue(30)
         self.plot.addItem(self.marker, ignoreBounds=True)
         self.hover: int | None = None  # the point under the pointer

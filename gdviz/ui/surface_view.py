@@ -19,6 +19,7 @@ from gdviz.ui.controller import Controller
 from gdviz.ui.items import (
     GhostLayer,
     Heads,
+    Scatter,
     Trail,
     cache_axes,
     cache_static,
@@ -106,14 +107,14 @@ class SurfaceView(pg.PlotWidget):
         self.contours.setZValue(-5)
         self.plot.addItem(self.contours)
 
-        self.minima = pg.ScatterPlotItem(pxMode=True)
+        self.minima = Scatter(pxMode=True)
         self.minima.setZValue(36)  # above the heads: a reached minimum stays visible
         self.plot.addItem(self.minima)
         self.heads = Heads()
         self.heads.setZValue(30)
         self.plot.addItem(self.heads, ignoreBounds=True)
         # Where a path leaves the view: a triangle on the border, pointing the way it went.
-        self.exits = pg.ScatterPlotItem(pxMode=True)
+        self.exits = Scatter(pxMode=True)
         self.exits.setZValue(31)
         self.plot.addItem(self.exits, ignoreBounds=True)
         self.trails: dict[str, Trail] = {}
