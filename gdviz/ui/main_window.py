@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QByteArray, QEvent, QRect, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDockWidget,
     QFileDialog,
@@ -59,13 +60,21 @@ def window_scale(width: int, height: int) -> float:
     return round(min(max(factor, 0.8), 1.6) * 10) / 10
 
 
+_platform_palette: QPalette | None = None
+
+
 def palette_for(theme: Theme) -> QPalette:
-    """A Qt palette for the panels and docks that matches the plots' theme."""
-    palette = QPalette()
+    """A Qt palette for the panels, docks and dialogs that matches the plots' theme."""
+    global _platform_palette
+    if _platform_palette is None:  # before any theme is applied: the platform's own
+        _platform_palette = QPalette(QApplication.palette())
     if not theme.dark:
-        return palette  # the platform's own light palette
+        return QPalette(_platform_palette)
+    palette = QPalette()
     bg, fg = QColor(theme.background), QColor(theme.foreground)
-    base = QColor("#1B1E25")
+    # Fields and check boxes are filled with Base and outlined by Fusion in Window.darker(140):
+    # a Base near the window's colour (#1B1E25 on #111318) left check boxes all but invisible.
+    base = QColor("#2E333E")
     button = QColor("#262A33")
     roles = QPalette.ColorRole
     for role, color in (
@@ -760,7 +769,11 @@ class MainWindow(QMainWindow):
         self.legend.set_theme(theme)
         self.dark_action.setChecked(self.theme_name == "dark")
         # Panels, docks and bars: the window's palette and a font that scales like the plots'.
-        self.setPalette(palette_for(theme))
+        palette = palette_for(theme)
+        self.setPalette(palette)
+        # The application's too: dialogs and message boxes are windows of their own, which a
+        # window's palette does not reach (the dark theme's Tune dialog was a light box).
+        QApplication.setPalette(palette)
         font = QFont(self.font())
         font.setPointSizeF(theme.panel_font_pt)
         for widget in (self.menuBar(), self.statusBar(), self.playback, self.scene_bar):

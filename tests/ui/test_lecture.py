@@ -8,6 +8,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication, QDialog
 
 from gdviz.core import RULES, OptimizerEntry, Scene, dumps_scene, load_scene, parse_scene
 from gdviz.ui.theme import DARK
@@ -50,14 +52,25 @@ def test_presenter_mode_hides_the_controls_and_restores_them(window, qtbot) -> N
 
 
 def test_dark_theme_restyles_the_views(window) -> None:  # noqa: ANN001
+    light = QApplication.palette().color(QPalette.ColorRole.Window)
     window.set_theme_name("dark")
     assert window.surface.backgroundBrush().color().name().upper() == DARK.background.upper()
     # Black would vanish on dark: the AdaDelta trail (black on light) turns white.
     adadelta = window.surface.trails["AdaDelta"].line.opts["pen"].color().name().upper()
     assert adadelta == "#FFFFFF"
+    # Dialogs are windows of their own: they take the dark palette too (the Tune dialog was a
+    # light box around a dark plot), and check boxes stand out from the window (they vanished).
+    dialog = QDialog(window)
+    roles = QPalette.ColorRole
+    assert dialog.palette().color(roles.Window).name().upper() == DARK.background.upper()
+    assert QApplication.palette().color(roles.Text).name().upper() == DARK.foreground.upper()
+    base, back = (window.palette().color(r).lightness() for r in (roles.Base, roles.Window))
+    assert base - back >= 25, (base, back)
+    dialog.deleteLater()
     window.set_theme_name("light")
     adadelta = window.surface.trails["AdaDelta"].line.opts["pen"].color().name().upper()
     assert adadelta == "#000000"
+    assert QDialog(window).palette().color(roles.Window) == light  # the platform's own again
 
 
 def test_page_down_and_up_step_through_the_built_in_scenes(window) -> None:  # noqa: ANN001
