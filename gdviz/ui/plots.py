@@ -708,13 +708,17 @@ class DataView(pg.PlotWidget):
         else:
             params = np.array([path.params[min(ctl.step, path.steps)] for _, path in shown])
             ys = predictions(ctl.problem, params, self._xs)
-        for (entry, _), y in zip(shown, ys, strict=True):
+        # Every line's bounds at once (a line with a non-finite value works its own out).
+        finite = np.isfinite(ys).all(axis=1) & bool(np.isfinite(self._xs).all())
+        x0, x1 = float(self._xs.min()), float(self._xs.max())
+        lows, highs = ys.min(axis=1).tolist(), ys.max(axis=1).tolist()
+        for i, ((entry, _), y) in enumerate(zip(shown, ys, strict=True)):
             line = self.lines[entry.label]
-            x0, y0 = line.getData()
+            xs, before = line.getData()
             # A run that has ended (converged, diverged) draws the same line every step: its
             # setData would repaint the plot under it for nothing.
-            if x0 is not self._xs or not np.array_equal(y0, y):
-                line.setData(self._xs, y)
+            if xs is not self._xs or not np.array_equal(before, y):
+                line.setData(self._xs, y, (x0, x1, lows[i], highs[i]) if finite[i] else None)
             line.setVisible(entry.visible)
 
     # --- editing the points -----------------------------------------------------------------
