@@ -291,10 +291,13 @@ class PlayedPath(Curve):
                 self._base = (n, base)
                 path = base if last_kept else _extended(base, full[step])
         if path is None:  # a break in the line, a repeated point, a jump: made afresh
+            if step < self._finite_until and n >= 2:
+                base = pg.arrayToQPath(full[kept[:n], 0], full[kept[:n], 1])
+                self._base = (n, base)
+                if last_kept:  # the whole played part (a drag at the end: one path, as before)
+                    return base
             xy = thinned_prefix(full, kept, step)
             path = pg.arrayToQPath(xy[:, 0], xy[:, 1], connect="finite")
-            if step < self._finite_until and n >= 2:
-                self._base = (n, pg.arrayToQPath(full[kept[:n], 0], full[kept[:n], 1]))
         return path
 
     def getData(self) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802 (pyqtgraph's name)
