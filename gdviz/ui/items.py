@@ -239,7 +239,7 @@ class PlayedPath(Curve):
     The painter path is the one ``pg.arrayToQPath`` makes of the prefix (``addPolygon``: a move
     and a line to each point), built from the path of the kept points before the step, which
     grows by a line when playback passes a kept point, plus a line to the step's own point:
-    ~5 µs a step instead of ~60 µs for the whole prefix again.
+    ~15 µs a step instead of ~45 µs for the whole prefix again (500 steps, half played).
     """
 
     def __init__(self, pen: QPen | None = None, antialias: bool = True) -> None:
@@ -515,7 +515,8 @@ class GhostLayer(pg.GraphicsObject):
     visibility are read as before) that Qt does not paint (``ItemHasNoContents``); this item
     paints the visible ones in their stacking order, as Qt did. :class:`Trail` tells it when a
     curve changed. The faint paths overlap with their alpha blended in one pixmap rather than
-    nine: the same picture up to 8-bit rounding where two faint paths cross.
+    nine: the same picture up to 8-bit rounding where two faint paths cross (at most 3 levels
+    of 255, in ~0.1% of a 1600x1000 screenshot of the default scene).
     """
 
     def __init__(self) -> None:
