@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import gc
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QEvent, QRect, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPalette
 from PySide6.QtWidgets import (
@@ -925,3 +927,26 @@ class MainWindow(QMainWindow):
             name = self.scene_bar.current_name()
             settings.setValue("last_scene", str(self.scene_path) if self.scene_path else name)
         super().closeEvent(event)
+
+
+def _delete_windows_at_exit() -> None:
+    """Delete every window still open when Python exits, while Python and pyqtgraph are whole.
+
+    A script that kept its window to the end (the bench's and the tests' launches) died with a
+    segfault at exit in 2-7 of 8 runs: the window outlived pyqtgraph's exit cleanup (which
+    unregisters every view box) and was deleted by PySide's own, whose item destructors then
+    called back into pyqtgraph's Python. atexit runs the last registered first: this module
+    imports pyqtgraph and PySide before it registers, so this runs before both. No close():
+    nothing is asked or saved, as when a process ends. (The app's own window is deleted when
+    ``gdviz.ui.app.run`` returns.)"""
+    app = QApplication.instance()
+    if app is None:
+        return
+    for widget in app.topLevelWidgets():
+        if isinstance(widget, MainWindow) and shiboken6.isValid(widget):
+            widget.map_runner.shutdown()  # no worker may call into a deleted window
+            widget.controller.shutdown()
+            shiboken6.delete(widget)
+
+
+atexit.register(_delete_windows_at_exit)
