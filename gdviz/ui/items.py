@@ -23,6 +23,19 @@ def cache_static(*items: pg.GraphicsObject) -> None:
         item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
+def recache(*items: pg.GraphicsObject) -> None:
+    """Drop the pixmaps Qt keeps of ``items`` (see :func:`cache_static`): after new contents.
+
+    Qt caches a device-coordinate item that reaches well past the view (the heatmap and the
+    contours just after a zoom in, before they are evaluated on the new rectangle) in parts,
+    and kept parts of the old picture when the new one came: after three wheel clicks the
+    contours showed seams where pieces of an earlier zoom stayed, until a resize.
+    """
+    for item in items:
+        item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+        item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
 def cache_axes(plot: pg.PlotItem) -> None:
     cache_static(*(plot.getAxis(name) for name in ("left", "bottom", "top", "right")))
 
@@ -71,6 +84,15 @@ def thinned_prefix(xy: np.ndarray, kept: np.ndarray, k: int) -> np.ndarray:
     return np.concatenate([xy[kept[:n]], xy[k : k + 1]])
 
 
+def finite_bounds(xy: np.ndarray, ax: int) -> tuple[float, float] | tuple[None, None]:
+    """``(min, max)`` of column ``ax`` over the rows of ``xy`` that are finite, as pyqtgraph's
+    ``dataBounds`` answers (``(None, None)`` for none)."""
+    values = xy[np.isfinite(xy).all(axis=1), ax]
+    if not len(values):
+        return (None, None)
+    return (float(values.min()), float(values.max()))
+
+
 def _extended(path: QPainterPath, point: np.ndarray) -> QPainterPath | None:
     """A copy of ``path`` with a line to ``point`` appended, as ``addPolygon`` appends it; None
     where ``lineTo`` would not (it drops a point equal, to ~1e-12, to the last one, where
@@ -84,12 +106,22 @@ def _extended(path: QPainterPath, point: np.ndarray) -> QPainterPath | None:
     return longer
 
 
+def round_pen(color: str | QColor, width: float, **kw: object) -> QPen:
+    """``pg.mkPen(color, width=width, **kw)`` with round caps and joins: thick trails and dashes
+    end and turn round (mkPen takes no cap or join: it drew them square and bevelled)."""
+    pen = pg.mkPen(color, width=width, **kw)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    return pen
+
+
 def set_pen_color(item: pg.GraphicsObject, color: str, width: float, **kw: object) -> None:
-    """Give ``item`` a pen of this colour and width, unless it has one: a new pen repaints."""
+    """Give ``item`` a round pen of this colour and width, unless it has one: a new pen
+    repaints."""
     current = item.opts.get("pen") if hasattr(item, "opts") else None
     if isinstance(current, QPen) and current.color() == QColor(color) and current.widthF() == width:
         return
-    item.setPen(pg.mkPen(color, width=width, **kw))
+    item.setPen(round_pen(color, width, **kw))
 
 
 class Curve(pg.GraphicsObject):
@@ -338,11 +370,7 @@ class PlayedPath(Curve):
     ) -> tuple[float, float] | tuple[None, None]:
         """The bounds of the part drawn (its rectangle is the whole path's)."""
         del frac, orthoRange
-        x, y = self.getData()
-        data = (y if ax else x)[np.isfinite(x) & np.isfinite(y)]
-        if not len(data):
-            return (None, None)
-        return (float(data.min()), float(data.max()))
+        return finite_bounds(np.column_stack(self.getData()), ax)
 
 
 class Heads(pg.GraphicsObject):
@@ -452,10 +480,7 @@ class Heads(pg.GraphicsObject):
         orthoRange: object = None,  # noqa: N803
     ) -> tuple[float, float] | tuple[None, None]:
         del frac, orthoRange
-        values = self._pos[np.isfinite(self._pos).all(axis=1), ax]
-        if not len(values):
-            return (None, None)
-        return (float(values.min()), float(values.max()))
+        return finite_bounds(self._pos, ax)
 
     def viewTransformChanged(self) -> None:  # noqa: N802 (pyqtgraph's name)
         super().viewTransformChanged()  # the cached view rectangle
@@ -591,9 +616,7 @@ class Trail:
         self.theme = theme
         self.width = theme.trail_width
         self.halo = PlayedPath(
-            pg.mkPen(
-                QColor(*theme.halo_color), width=self.width + theme.halo_width - theme.trail_width
-            )
+            round_pen(QColor(*theme.halo_color), self.width + theme.halo_width - theme.trail_width)
         )
         self.ghost = Curve()
         self.line = PlayedPath()
@@ -622,13 +645,13 @@ class Trail:
 
     def set_color(self, color: str) -> None:
         self._color = color
-        set_pen_color(self.line, color, self.width, cap=Qt.PenCapStyle.RoundCap)
+        set_pen_color(self.line, color, self.width)
         faint = QColor(color)
         faint.setAlpha(self.GHOST_ALPHA)
         pen = self.ghost.opts.get("pen")
         ghost_width = self.width * self.GHOST_WIDTH
         if not (isinstance(pen, QPen) and pen.color() == faint and pen.widthF() == ghost_width):
-            self.ghost.setPen(pg.mkPen(faint, width=ghost_width, cap=Qt.PenCapStyle.RoundCap))
+            self.ghost.setPen(round_pen(faint, ghost_width))
             self.ghosts.changed()
         self._halo_wanted = self.theme.needs_halo(color)
         self.halo.setVisible(self._halo_wanted and self.line.isVisible())
@@ -639,9 +662,9 @@ class Trail:
         if width != self.width:
             self.width = width
             self.set_color(self._color)
-            halo = pg.mkPen(
+            halo = round_pen(
                 QColor(*self.theme.halo_color),
-                width=width + self.theme.halo_width - self.theme.trail_width,
+                width + self.theme.halo_width - self.theme.trail_width,
             )
             self.halo.setPen(halo)
 
@@ -665,15 +688,6 @@ class Trail:
         if self._halo_wanted:
             self.halo.set_prefix(full, self._kept, step)
         self.line.set_prefix(full, self._kept, step)
-
-    def set_points(self, xy: np.ndarray, spacing: float = 0.0) -> None:
-        """Show the path ``xy`` solid, thinned to points ``spacing`` apart."""
-        self._set_solid(thin_path(xy, spacing))
-
-    def _set_solid(self, xy: np.ndarray) -> None:
-        if self._halo_wanted:
-            self.halo.setData(xy[:, 0], xy[:, 1])
-        self.line.setData(xy[:, 0], xy[:, 1])
 
     def set_antialias(self, on: bool) -> None:
         for item in (self.ghost, self.halo, self.line):

@@ -64,17 +64,6 @@ which overlay it is (a thin arrow the gradient, a thick one the update, a dashed
 velocity, a ring the look-ahead point, a dotted ellipse the step size, a dash-dot arrow with an
 open triangular head the weight decay, a dash-dot ellipse with a + Newton's model)."""
 
-COLORS = {
-    "gradient": "#C00000",
-    "update": "#111111",
-    "velocity": "#6A3D9A",
-    "lookahead": "#6A3D9A",
-    "scale": "#2B2B2B",
-    "decay": "#B35900",
-    "model": "#005A8C",
-}
-"""Each kind's colour in the 3-D view, which draws every entry's shapes of a kind as one item."""
-
 GRADIENT_LENGTH = 0.1  # of the view's width
 SCALE_CAP = 0.12  # an ellipse's semi-axis, at most, as a fraction of the view's width
 HEAD_PX = 11  # arrowhead size in pixels

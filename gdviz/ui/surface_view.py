@@ -26,6 +26,7 @@ from gdviz.ui.items import (
     colour_values,
     contour_lines,
     cover_depth,
+    recache,
     set_pen_color,
 )
 from gdviz.ui.network import FaithfulnessReadout, network_surface
@@ -486,6 +487,7 @@ class SurfaceView(pg.PlotWidget):
             k = 1
         levels = np.linspace(lo, hi, CONTOUR_LEVELS + 2)[1:-1]
         self.contours.setData(*contour_lines(values[::k, ::k], s.xs[::k], s.ys[::k], levels))
+        recache(self.image, self.contours)
         self._surface_rect = rect
 
     def update_paths(self) -> None:
@@ -785,7 +787,6 @@ class OverlayLayer:
                 color,
                 width * scale,
                 **({"style": dash} if dash else {}),
-                cap=Qt.PenCapStyle.RoundCap,
             )
         return item
 
