@@ -37,11 +37,13 @@ from PySide6.QtWidgets import (
     QLayoutItem,
     QLineEdit,
     QMenu,
+    QProxyStyle,
     QPushButton,
     QScrollArea,
     QScrollBar,
     QSlider,
     QSpinBox,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -1172,6 +1174,25 @@ class StepLabel(QLabel):
         super().changeEvent(event)
 
 
+class _JumpToClick(QProxyStyle):
+    """A slider's left click jumps to where it lands (the platform's default moved one page,
+    10 steps, towards it: a click near the start of a 1000-step timeline showed step 990)."""
+
+    def styleHint(self, hint, option=None, widget=None, data=None):  # noqa: ANN001, ANN201, N802
+        if hint == QStyle.StyleHint.SH_Slider_AbsoluteSetButtons:
+            return Qt.MouseButton.LeftButton.value
+        return super().styleHint(hint, option, widget, data)
+
+
+class Timeline(QSlider):
+    """The playback timeline: a click puts playback where it lands; dragging scrubs."""
+
+    def __init__(self, orientation: Qt.Orientation) -> None:
+        super().__init__(orientation)
+        self._style = _JumpToClick(self.style())  # kept: a widget does not own its style
+        self.setStyle(self._style)
+
+
 class PlaybackBar(QWidget):
     """Reset, step, play/pause, speed, a timeline to scrub, and the step count."""
 
@@ -1206,7 +1227,7 @@ class PlaybackBar(QWidget):
             lambda i: controller.set_speed(self.speed.itemData(i))
         )
         layout.addWidget(self.speed)
-        self.timeline = QSlider(Qt.Orientation.Horizontal)
+        self.timeline = Timeline(Qt.Orientation.Horizontal)
         self.timeline.setToolTip("Scrub through the steps")
         self.timeline.valueChanged.connect(self._scrub)
         layout.addWidget(self.timeline, 1)

@@ -105,6 +105,13 @@ def test_play_step_scrub_and_reset(window, qtbot) -> None:  # noqa: ANN001
     assert ctl.step == k - 1
     window.playback.timeline.setValue(123)
     assert ctl.step == 123
+    # A click on the timeline puts playback where it lands (it moved 10 steps towards it).
+    timeline = window.playback.timeline
+    for fraction in (0.8, 0.1):
+        where = QPoint(round(timeline.width() * fraction), timeline.height() // 2)
+        qtbot.mouseClick(timeline, Qt.MouseButton.LeftButton, pos=where)
+        assert abs(ctl.step - fraction * ctl.steps) < 0.05 * ctl.steps, (fraction, ctl.step)
+    timeline.setValue(123)
     assert len(_trail(window, "Batch GD")) <= 124
     qtbot.keyClick(window, Qt.Key.Key_Home)
     assert ctl.step == 0
