@@ -1189,8 +1189,12 @@ class Timeline(QSlider):
 
     def __init__(self, orientation: Qt.Orientation) -> None:
         super().__init__(orientation)
-        self._style = _JumpToClick(self.style())  # kept: a widget does not own its style
-        self.setStyle(self._style)
+        # No base given: it follows the application's style and does not own it (a proxy
+        # given the application's style deleted it with the timeline, and the application
+        # deleted it again at exit). Parented: it goes with the timeline.
+        style = _JumpToClick()
+        style.setParent(self)
+        self.setStyle(style)
 
 
 class PlaybackBar(QWidget):
