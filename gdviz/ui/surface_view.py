@@ -97,6 +97,9 @@ class SurfaceView(pg.PlotWidget):
             colorMap=cmap, interactive=False, width=18, colorMapMenu=False
         )
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
+        # Unseen (but in its place: nothing moves when it comes) until a surface gives it a
+        # scale: the start-up frames showed a meaningless 0-1 bar beside an empty plot.
+        self.colorbar.setOpacity(0.0)
         # One pixel wide: Qt's raster engine draws antialiased 1-px lines on a fast path; the
         # 1.2 px pen this had went through the general stroker, 150 ms for the ~3000 segments
         # of a contour set against 7 ms (same window, same run). Every heatmap change repaints
@@ -463,6 +466,7 @@ class SurfaceView(pg.PlotWidget):
             if s is None:  # the first paths are still training
                 self.image.clear()
                 self.contours.setData([], [])
+                self.colorbar.setOpacity(0.0)
                 self._surface_rect = rect
                 return
             resolution, l2 = len(s.xs), 0.0
@@ -479,6 +483,7 @@ class SurfaceView(pg.PlotWidget):
         self.image.setImage(values, autoLevels=False)
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         self.colorbar.setLevels((lo, hi))
+        self.colorbar.setOpacity(1.0)
         what = f"loss + ({l2:g}/2)·|θ|²" if l2 else "loss"
         self._colorbar_text = (f"log₁₀({what})" if l2 else "log₁₀ loss") if logarithmic else what
         self._label_colorbar()

@@ -163,6 +163,7 @@ class FirstFrame(QObject):
                     rows=sorted(w.optimizers.rows),
                     docks=[d.isVisible() for d in (w.optimizer_dock, w.problem_dock)],
                     surface=w.surface.image.image is not None,
+                    colorbar=w.surface.colorbar.opacity(),
                 )
                 return True
         return False
@@ -180,6 +181,7 @@ for _ in range(500):  # the surface follows the paths (drawn a frame after them)
         break
     app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
 seen["surface_after"] = window.surface.image.image is not None
+seen["colorbar_after"] = window.surface.colorbar.opacity()
 import gc
 seen["frozen"] = gc.get_freeze_count()  # start-up's objects, out of the collector's way
 print(json.dumps(seen))
@@ -214,6 +216,7 @@ def test_the_window_is_on_screen_before_jax_is_imported_and_its_paths_come_after
     assert seen["notice"] == "Computing the paths…"
     assert seen["rows"] == labels and seen["docks"] == [True, True]
     assert seen["surface"] is False and seen["surface_after"] is True
+    assert seen["colorbar"] == 0.0 and seen["colorbar_after"] == 1.0  # no scale before a surface
     assert seen["frozen"] > 50_000  # a full collection then skips JAX's, Qt's, pyqtgraph's
     fresh = simulate(scene)
     assert sorted(seen["ends"]) == labels
