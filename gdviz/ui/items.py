@@ -358,8 +358,9 @@ class PlayedPath(Curve):
         self.update(QRectF(x0 - dx, y0 - dy, x1 - x0 + 2 * dx, y1 - y0 + 2 * dy))
 
     def pixelPadding(self) -> float:  # noqa: N802 (pyqtgraph's name)
-        """How far the stroke reaches from a point: a square cap's corner is w/√2 from the end
-        point (past the half width a Curve allows), and a pixel more for antialiasing."""
+        """How far the stroke reaches from a point, with room to spare: a round cap reaches w/2,
+        a square one w/√2 at its corners (past the half width a Curve allows), and a bevelled
+        join a little past w/2; plus a pixel for antialiasing."""
         return 0.75 * float(self.opts["pen"].widthF()) + 2.0  # type: ignore[union-attr]
 
     def dataBounds(  # noqa: N802 (pyqtgraph's name)
