@@ -333,10 +333,8 @@ class MainWindow(QMainWindow):
         if self._first_paths_pending:
             # The first frame comes before JAX is imported (gdviz.core.deferred): it shows the
             # whole window and "Computing the paths…" (the controller is busy until then); the
-            # surface, which needs JAX, is drawn after it (the view would draw it from a zero
-            # timer, before the window's first expose: marked drawn for its rectangle, it
-            # waits for _compute_first_paths).
-            self.surface._surface_rect = self.surface.visible_rect()
+            # surface, which needs JAX, is drawn after the paths (_compute_first_paths).
+            self.surface.hold_first_surface()
             ctl.busy_changed.emit(ctl.busy)
         if autoplay:  # the app opens playing: every path is drawn from the first frame anyway
             ctl.play_when_ready()

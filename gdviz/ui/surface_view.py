@@ -244,6 +244,13 @@ class SurfaceView(pg.PlotWidget):
         if self._surface_rect is None:  # nobody drew it meanwhile (a screenshot, a recording)
             self.refresh_surface()
 
+    def hold_first_surface(self) -> None:
+        """Leave the first surface to the caller's :meth:`refresh_surface` (the window's, after
+        its first paths): it needs JAX, which the first frame comes before. Marked drawn for
+        the rectangle shown, the view's own first-surface timer and a resize that keeps the
+        rectangle leave it alone."""
+        self._surface_rect = self.visible_rect()
+
     # --- building -------------------------------------------------------------------------------
 
     def _style_axes(self) -> None:
