@@ -106,6 +106,10 @@ class Controller(QObject):
         self.playing = False
         self.batch_view: str | None = None  # the entry whose mini-batch surface is drawn
         self.dragging = False  # a start handle is under the pointer
+        # The paths on screen came from the start-up process (gdviz.ui.firstpicture) and JAX is
+        # still loading here: what needs it (the data view's models, the statuses, the hover's
+        # loss) waits for results_changed after it has loaded, rather than stall the window.
+        self.jax_pending = False
         self._background = background
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gdviz-compile")
         self._inflight = False

@@ -561,6 +561,9 @@ class OptimizerRow(QFrame):
         if ctl.is_network:
             self._network_status()
             return
+        if ctl.jax_pending:  # classifying needs gradients: it waits for JAX (the first seconds)
+            self.status.setText(f"…   loss {float(path.loss[min(ctl.step, path.steps)]):.4g}")
+            return
         (x0, x1), (y0, y1) = ctl.scene.view_rect()
         l2 = ctl.scene.entry(self.label).l2
         status = classify(path, ctl.problem, ctl.step, math.hypot(x1 - x0, y1 - y0), l2)

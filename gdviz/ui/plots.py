@@ -695,9 +695,9 @@ class DataView(pg.PlotWidget):
     def update_lines(self, every_step: bool = False) -> None:
         """The model of every entry at the playback step. ``every_step``: the step moved and the
         paths did not (playback, a scrub): read the models from a table of every step."""
-        if not self.applicable:
-            return
         ctl = self.controller
+        if not self.applicable or ctl.jax_pending:  # (the models wait for JAX: the first seconds)
+            return
         shown = [(e, ctl.results[e.label]) for e in ctl.scene.optimizers if e.label in ctl.results]
         if not shown:
             for line in self.lines.values():

@@ -12,9 +12,10 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QLabel
 
+from gdviz.core.plane import PlaneSurface
 from gdviz.core.problems import Rect
 from gdviz.core.scene import MAX_COORD
-from gdviz.core.surface import l2_term, loss_and_grad_at, surface
+from gdviz.core.surface import Surface, l2_term, loss_and_grad_at, surface
 from gdviz.ui.controller import Controller
 from gdviz.ui.items import (
     GhostLayer,
@@ -476,10 +477,21 @@ class SurfaceView(pg.PlotWidget):
                 self.colorbar.setOpacity(0.0)
                 self._surface_rect = rect
                 return
-            resolution, l2 = len(s.xs), 0.0
-        else:
-            l2 = self.controller.scene.surface_l2
-            s = surface(self.controller.problem, rect, resolution, l2=l2)
+            self.show_surface(s, rect)
+            return
+        rect, resolution, l2 = self.surface_request(resolution)
+        self.show_surface(surface(self.controller.problem, rect, resolution, l2=l2), rect, l2)
+
+    def surface_request(self, resolution: int = RESOLUTION) -> tuple[Rect, int, float]:
+        """What :meth:`refresh_surface` evaluates for a two-parameter problem: the visible
+        rectangle, the grid's resolution, and the L2 term added. (The start-up process is asked
+        for the first surface with it: :mod:`gdviz.ui.firstpicture`.)"""
+        return self.visible_rect(), resolution, self.controller.scene.surface_l2
+
+    def show_surface(self, s: Surface | PlaneSurface, rect: Rect, l2: float = 0.0) -> None:
+        """Draw the loss ``s`` over ``rect`` (including an L2 term ``l2``), computed here or by
+        the start-up process: heatmap, colour bar and contours."""
+        resolution = len(s.xs)
         self._surface_res = RESOLUTION if self.controller.is_network else resolution
         self.surface_l2 = l2
         values, logarithmic = colour_values(s.loss)
@@ -646,9 +658,13 @@ class SurfaceView(pg.PlotWidget):
             return
         p = self.vb.mapSceneToView(scene_pos)
         xy = np.array([p.x(), p.y()])
-        loss, _ = loss_and_grad_at(self.controller.problem, xy)
         a, b = self.controller.problem.axis_names
-        text = f"{a} = {p.x():.4g}    {b} = {p.y():.4g}    loss = {float(loss[0]):.5g}"
+        text = f"{a} = {p.x():.4g}    {b} = {p.y():.4g}"
+        if self.controller.jax_pending:  # the loss waits for JAX (the first seconds)
+            self.hovered.emit(text)
+            return
+        loss, _ = loss_and_grad_at(self.controller.problem, xy)
+        text += f"    loss = {float(loss[0]):.5g}"
         if self.surface_l2:
             total = float(loss[0]) + float(l2_term(xy, self.surface_l2))
             text += f"    loss + L2 = {total:.5g}"
