@@ -48,6 +48,7 @@ __all__ = [
     "load",
     "loaded",
     "optax",
+    "ready",
     "register_pytree_node_class",
     "when_loaded",
 ]
@@ -105,6 +106,13 @@ def register_pytree_node_class(cls: _C) -> _C:
 def loaded() -> bool:
     """Whether JAX has been imported in this process (by gdviz or anyone)."""
     return "jax" in sys.modules
+
+
+def ready() -> bool:
+    """Whether JAX, ``jax.numpy`` and optax have been loaded through :func:`load` (each gdviz
+    use of them is then the module itself, and costs no import)."""
+    space = globals()
+    return not any(isinstance(space[name], Deferred) for name in ("jax", "jnp", "optax"))
 
 
 def function(path: str) -> Callable[..., Any]:

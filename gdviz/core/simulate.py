@@ -700,6 +700,10 @@ class BatchSchedule:
         self._lock = threading.Lock()
         self._last: tuple[int, NDArray] | None = None
 
+    def __reduce__(self) -> tuple[type[BatchSchedule], tuple[int, int, int, int]]:
+        """Pickled as what decides it (the start-up process hands paths to the window)."""
+        return (BatchSchedule, (self.n, self.batch_size, self.steps, self.seed))
+
     def _fresh(self) -> np.random.Generator:
         return np.random.default_rng([self.seed, 0, self.n, self.batch_size])
 

@@ -13,6 +13,21 @@ if TYPE_CHECKING:
     from gdviz.ui.main_window import MainWindow
 
 
+def _jax_cache_folder() -> Path | None:
+    """The folder of compiled code kept between runs (made if missing); None if it cannot be."""
+    from PySide6.QtCore import QCoreApplication, QStandardPaths
+
+    QCoreApplication.setOrganizationName("gdviz")
+    QCoreApplication.setApplicationName("gdviz")
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)
+    folder = Path(base or Path.home() / ".cache" / "gdviz") / "jax"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # no cache folder: everything still works, first paths come a little later
+    return folder
+
+
 def _configure_jax_cache() -> None:
     """Keep compiled code between runs: a restart's first paths come ~4x sooner (FACTS.md).
 
@@ -23,18 +38,11 @@ def _configure_jax_cache() -> None:
     JAX is not imported here: the folder is given to JAX when it loads (at once if it is
     loaded), before anything compiles (:func:`gdviz.core.deferred.when_loaded`). The window is
     built and shown before JAX is imported."""
-    from PySide6.QtCore import QCoreApplication, QStandardPaths
-
     from gdviz.core.deferred import when_loaded
 
-    QCoreApplication.setOrganizationName("gdviz")
-    QCoreApplication.setApplicationName("gdviz")
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)
-    folder = Path(base or Path.home() / ".cache" / "gdviz") / "jax"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return  # no cache folder: everything still works, first paths come a little later
+    folder = _jax_cache_folder()
+    if folder is None:
+        return
 
     def configure(jax: ModuleType) -> None:
         jax.config.update("jax_compilation_cache_dir", str(folder))
@@ -95,16 +103,21 @@ def launch(scene_ref: str | None = None, *, remember: bool = True) -> MainWindow
     typed formula or a network needs JAX to be read (its surface is checked, its minima are
     searched), and loads it here.
 
+    Meanwhile a second process reads the scene too and computes its first paths and surface
+    on the second core (:mod:`gdviz.ui.firstpicture`): they are on screen ~0.5-0.9 s sooner.
+
     ``remember=False`` (``gdviz bench``'s start-up figures) reads and writes no settings: the
     named scene at the default size, as on a first launch.
     """
     _bare_application()
     from PySide6.QtCore import QSettings
 
+    from gdviz.ui.firstpicture import FirstPicture
     from gdviz.ui.splash import StartupCard, scene_title
 
     remembered = QSettings("gdviz", "gdviz").value("last_scene") if remember else None
     ref = str(scene_ref or remembered or "linear-regression")
+    first = FirstPicture.start(ref, _jax_cache_folder())
     card = StartupCard(scene_title(ref))
     card.show()
     card.say("Loading the views…")
@@ -118,6 +131,9 @@ def launch(scene_ref: str | None = None, *, remember: bool = True) -> MainWindow
         scene = load_scene(ref)
         scene.build_network() if scene.is_network else scene.build_problem()  # what it draws
     except SceneError as exc:
+        if first is not None:
+            first.close()
+            first = None
         if scene_ref is not None:
             card.close()
             print(f"gdviz: error: {exc}", file=sys.stderr)
@@ -126,7 +142,7 @@ def launch(scene_ref: str | None = None, *, remember: bool = True) -> MainWindow
     card.say("Building the window…")
     from gdviz.ui.main_window import MainWindow
 
-    window = MainWindow(scene, remember=remember, autoplay=True)
+    window = MainWindow(scene, remember=remember, autoplay=True, first_picture=first)
     if remember:
         window.restore_settings()
     if Path(ref).suffix == ".toml" and Path(ref).exists():

@@ -27,10 +27,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from gdviz.core import deferred
 from gdviz.core.optimizers import MODIFIERS, Convention
 from gdviz.core.plane import PlaneSpec
 from gdviz.core.problems import Problem
@@ -39,6 +41,9 @@ from gdviz.core.schedules import SCHEDULES
 from gdviz.core.simulate import Trajectory, is_compiled, simulate
 from gdviz.ui import network as net
 from gdviz.ui.theme import Theme, entry_color
+
+if TYPE_CHECKING:
+    from gdviz.ui.firstpicture import FirstPicture
 
 BASE_STEPS_PER_SECOND = 30.0
 """Playback speed at 1x."""
@@ -84,6 +89,7 @@ class Controller(QObject):
     _computed = Signal(object, object, object)  # scene, results, problem (from the worker)
     _minima_found = Signal(object, object)  # scene, problem with its minima (from the worker)
     _network_done = Signal(object, object)  # request, NetworkPicture or exception (worker)
+    _jax_loaded = Signal()  # JAX, jax.numpy and optax are imported (from the worker)
 
     def __init__(
         self,
@@ -118,6 +124,9 @@ class Controller(QObject):
         self._computed.connect(self._on_computed)
         self._minima_found.connect(self._on_minima_found)
         self._network_done.connect(self._on_network_done)
+        self._jax_loaded.connect(self._on_jax_loaded)
+        self._first_pending = False  # compute(first) waits for the first paths from either side
+        self._adopted: Scene | None = None  # the scene whose paths came from the first picture
         self._live = False  # the problem changed during a drag: panels refresh on release
         self._drag_refused: str | None = None  # why the last dragged position was refused
         self._timer = QTimer(self)
@@ -131,12 +140,48 @@ class Controller(QObject):
         if not defer:
             self._recompute()
 
-    def compute(self) -> None:
-        """Compute the scene's paths now (a controller made with ``defer=True`` waits for this)."""
-        deferred, self._deferred = self._deferred, False
-        self._recompute()
-        if deferred and not self._inflight:  # computed here (no worker): no longer busy
-            self.busy_changed.emit(False)
+    def compute(self, first: FirstPicture | None = None) -> None:
+        """Compute the scene's paths now (a controller made with ``defer=True`` waits for this).
+
+        ``first``: the start-up process computing the same scene (:mod:`gdviz.ui.firstpicture`).
+        Its paths are shown if they come first and are of this scene (``jax_pending`` until JAX
+        has loaded here); the worker meanwhile loads JAX and computes the scene itself, as the
+        compile that later edits reuse, and its paths replace those if they differ at all."""
+        was_deferred, self._deferred = self._deferred, False
+        if first is None or not was_deferred or not self._background or self.is_network:
+            self._recompute()
+            if was_deferred and not self._inflight:  # computed here (no worker): not busy
+                self.busy_changed.emit(False)
+            return
+        self._first_pending = self._inflight = True  # (busy until the worker's are in)
+        self._pool.submit(self._load_and_compute, self.scene, self.problem)
+        first.paths_ready.connect(self._on_first_paths)
+        if first.scene is not None:  # they came before this call (their signal went unheard)
+            self._on_first_paths(first.scene, first.results)
+
+    def _load_and_compute(self, scene: Scene, problem: Problem) -> None:
+        deferred.load("optax")  # and JAX, jax.numpy: what the views wait for
+        self._jax_loaded.emit()
+        self._compute_in_worker(scene, problem)
+
+    def _on_first_paths(self, scene: Scene, results: dict[str, Trajectory]) -> None:
+        """The start-up process's paths: shown if no paths are yet and the scene is the same
+        (an edit made meanwhile is being computed here)."""
+        if not self._first_pending or scene != self.scene:
+            return
+        self._adopted = self.scene  # (the one equal to it here: the worker computes this one)
+        self.jax_pending = not deferred.ready()
+        self._apply(self.scene, results)
+
+    def _on_jax_loaded(self) -> None:
+        """JAX has loaded here: what waited for it is drawn (and playback starts, if it waits)."""
+        if self.jax_pending:
+            self.jax_pending = False
+            self.results_changed.emit()
+            if self._play_when_done:
+                self._play_when_done = False
+                self.set_step(0)
+                self.play()
 
     # --- derived -------------------------------------------------------------------------------
 
@@ -644,6 +689,11 @@ class Controller(QObject):
     def _on_computed(self, scene: Scene, results: object, problem: Problem) -> None:
         self._inflight = False
         self.busy_changed.emit(False)
+        adopted, self._adopted = self._adopted, None
+        same = adopted is scene and scene is self.scene and not self._stale
+        if same and _same_paths(self.results, results):  # (always: same code, same scene)
+            self._on_minima_found(scene, problem)
+            return
         if isinstance(results, Exception):
             self.error.emit(f"Could not compute the paths: {results}")
             return
@@ -675,11 +725,14 @@ class Controller(QObject):
             self.scene_changed.emit()
 
     def _apply(self, scene: Scene, results: dict[str, Trajectory]) -> None:
+        self._first_pending = False
+        if scene is not self._adopted:
+            self.jax_pending = False  # (paths of this process's own: JAX is here)
         self.results = results
         if self.batch_view is not None and self.batch_view not in self.stochastic_labels():
             self.set_batch_view(None)
         self.results_changed.emit()
-        if self._play_when_done:
+        if self._play_when_done and not self.jax_pending:  # (else once JAX has loaded)
             self._play_when_done = False
             self.set_step(0)
             self.play()
@@ -759,3 +812,16 @@ class Controller(QObject):
         # right amount. Capped so that a stall (a compile, a dialog) does not jump far ahead.
         self.advance(min(now - self._last_tick, 0.1))
         self._last_tick = now
+
+
+def _same_paths(shown: dict[str, Trajectory], computed: object) -> bool:
+    """Whether ``computed`` (the worker's results, or its exception) holds exactly the paths
+    ``shown``: every entry's points and losses, bit for bit (NaN where NaN)."""
+    if not isinstance(computed, dict) or computed.keys() != shown.keys():
+        return False
+    return all(
+        np.array_equal(a.params, b.params, equal_nan=True)
+        and np.array_equal(a.loss, b.loss, equal_nan=True)
+        and a.diverged_at == b.diverged_at
+        for a, b in ((shown[k], computed[k]) for k in shown)
+    )

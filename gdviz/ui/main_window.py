@@ -43,7 +43,9 @@ from gdviz.ui.surface_view import OverlayLayer, SurfaceView
 from gdviz.ui.theme import LIGHT, PRESENTER_SCALE, THEMES, Theme
 
 if TYPE_CHECKING:
+    from gdviz.core.surface import Surface
     from gdviz.ui.equations import EquationPanel
+    from gdviz.ui.firstpicture import FirstPicture
     from gdviz.ui.network_views import NetworkDataView
 
 FRAME_MS = 16
@@ -219,7 +221,11 @@ class MainWindow(QMainWindow):
         background: bool = True,
         remember: bool = False,
         autoplay: bool = False,
+        first_picture: FirstPicture | None = None,
     ) -> None:
+        """``first_picture``: the start-up process computing this scene's first paths and
+        surface on the second core (``gdviz``'s launch starts it; :mod:`gdviz.ui.firstpicture`).
+        """
         super().__init__()
         gcguard.hold(self)  # garbage is collected on this thread only: the workers run Python too
         self.remember = remember  # QSettings are written only by the real app, not tests
@@ -237,6 +243,8 @@ class MainWindow(QMainWindow):
         # frame, the window came 0.5 s sooner and the paths 0.1 s later (medians of six
         # launches each, alternating, same run).
         self._first_paths_pending = background
+        self._first_picture = first_picture if background else None
+        self._first_surface: tuple[object, ...] | None = None  # the request it answered
         self.controller = Controller(scene, background=background, defer=background, parent=self)
         ctl = self.controller
         self.surface = SurfaceView(ctl, LIGHT)
@@ -410,10 +418,16 @@ class MainWindow(QMainWindow):
         if not self.isVisible():  # closed meanwhile (its controller is shut down then)
             return
         ctl = self.controller
-        ctl.compute()
+        first = self._first_picture
+        ctl.compute(first)
         if not ctl.busy:
             self.surface.refresh_surface()
+            self._end_first_picture()
             return
+        if first is not None and not ctl.is_network:
+            # Asked now, answered once its paths are out: the surface can come with them.
+            first.surface_ready.connect(self._on_first_surface)
+            first.ask_surface(self.surface.surface_request())
 
         # The surface once the paths are computed (or refused) and painted: computed beside
         # them here, it held the GIL against their tracing on the worker (their first JAX
@@ -431,8 +445,29 @@ class MainWindow(QMainWindow):
         garbage collector: a full collection went over ~180,000 objects (JAX, Qt, pyqtgraph)
         and took ~100 ms, a visible hitch in a drag or playback whenever it came; with them
         frozen it took under 1 ms (gc.freeze: they are freed by reference counts as ever)."""
-        self.surface.refresh_surface()
+        if self._first_surface != self.surface.surface_request():
+            self.surface.refresh_surface()  # (none came from the start-up process, or not this)
+        self._end_first_picture()
         gc.freeze()
+
+    def _on_first_surface(self, request: tuple[object, ...], surface: Surface) -> None:
+        """The start-up process's surface: drawn if none is yet, and if it is what the view
+        would compute now (the same scene, rectangle, resolution and L2 term)."""
+        first, ctl = self._first_picture, self.controller
+        if (
+            first is None
+            or self.surface.image.image is not None
+            or first.scene != ctl.scene
+            or request != self.surface.surface_request()
+        ):
+            return
+        rect, _, l2 = request
+        self.surface.show_surface(surface, rect, l2)  # type: ignore[arg-type]
+        self._first_surface = request
+
+    def _end_first_picture(self) -> None:
+        if self._first_picture is not None:
+            self._first_picture.close()
 
     def _rescale(self) -> None:
         scale = window_scale(self.width(), self.height())
@@ -916,6 +951,7 @@ class MainWindow(QMainWindow):
             self.set_theme_name(str(theme))
 
     def closeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt's name)
+        self._end_first_picture()
         self.map_runner.shutdown()
         self.controller.shutdown()
         if self.remember:

@@ -1,0 +1,186 @@
+"""The window with the start-up process (gdviz.ui.firstpicture): its paths and surface are shown
+when they are of the window's scene, what needs JAX waits for it, and the window's own
+computation has the last word."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QObject, Signal
+
+from gdviz.core import deferred, load_scene, simulate
+from gdviz.core.surface import surface
+from gdviz.ui.controller import Controller
+
+
+class FakeFirstPicture(QObject):
+    """What the window uses of a FirstPicture, driven by the test."""
+
+    paths_ready = Signal(object, object)
+    surface_ready = Signal(object, object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scene = None
+        self.results: dict = {}
+        self.asked: list = []
+        self.closed = 0
+        self.running = True
+
+    def send_paths(self, scene, results) -> None:  # noqa: ANN001
+        self.results, self.scene = results, scene
+        self.paths_ready.emit(scene, results)
+
+    def ask_surface(self, request) -> None:  # noqa: ANN001
+        self.asked.append(request)
+
+    def close(self) -> None:
+        self.closed += 1
+        self.running = False
+
+
+@pytest.fixture
+def held_worker(monkeypatch):  # noqa: ANN001, ANN201
+    """The worker's JAX load waits for the test (``gate.set()``); ``deferred.ready()`` says no
+    until it has gone through (JAX is imported in this process long since)."""
+    gate, through = threading.Event(), threading.Event()
+    original = Controller._load_and_compute
+
+    def held(self, scene, problem) -> None:  # noqa: ANN001
+        gate.wait(60)
+        through.set()
+        original(self, scene, problem)
+
+    monkeypatch.setattr(Controller, "_load_and_compute", held)
+    monkeypatch.setattr(deferred, "ready", lambda: through.is_set())
+    yield gate
+    gate.set()  # (a failed test's worker is not left waiting)
+
+
+def _window(qtbot, scene, first):  # noqa: ANN001, ANN202
+    from gdviz.ui.main_window import MainWindow
+
+    window = MainWindow(scene, autoplay=True, first_picture=first)  # a worker, as the app runs
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: bool(first.asked), timeout=5000)  # the first frame asked for the paths
+    return window
+
+
+def _drawn(line) -> bool:  # noqa: ANN001
+    xs = line.getData()[0]
+    return xs is not None and len(xs) > 0
+
+
+def _teardown(window) -> None:  # noqa: ANN001
+    window.controller.shutdown()
+    window.map_runner.shutdown()
+
+
+def test_its_paths_are_shown_then_jax_parts_follow_and_the_windows_own_paths_have_the_last_word(
+    qtbot, held_worker
+) -> None:  # noqa: ANN001
+    scene = load_scene("linear-regression")
+    first = FakeFirstPicture()
+    window = _window(qtbot, scene, first)
+    ctl = window.controller
+    try:
+        fresh = simulate(scene)
+        # Paths that are not what this process computes (a lie the check must catch).
+        doctored = {k: dataclasses.replace(t, params=t.params + 0.5) for k, t in fresh.items()}
+        first.send_paths(dataclasses.replace(scene), doctored)  # equal to, not the window's
+        qtbot.waitUntil(lambda: bool(ctl.results))
+        assert ctl.results is doctored and ctl.jax_pending and ctl.busy
+        # What needs JAX waits: no fitted lines, statuses without a verdict, not playing yet.
+        assert not any(_drawn(line) for line in window.data_view.lines.values())
+        row = window.optimizers.rows["Adam"]
+        assert row.status.text().startswith("…") and "loss" in row.status.text()
+        assert not ctl.playing and window.surface.waiting.isHidden()
+
+        rect, resolution, l2 = request = first.asked[0]
+        assert request == window.surface.surface_request()
+        assert window.surface.image.image is None
+        wrong = ((rect[0], (rect[1][0], rect[1][1] + 1.0)), resolution, l2)
+        problem = scene.build_problem()
+        first.surface_ready.emit(wrong, surface(problem, wrong[0], 32, l2=l2))
+        qtbot.wait(20)
+        assert window.surface.image.image is None  # another rectangle: not drawn
+        first.surface_ready.emit(request, surface(problem, rect, resolution, l2=l2))
+        qtbot.waitUntil(lambda: window.surface.image.image is not None)
+
+        held_worker.set()  # JAX "loads": the lines and statuses come, and playback starts
+        qtbot.waitUntil(lambda: not ctl.jax_pending and ctl.playing, timeout=10_000)
+        qtbot.waitUntil(lambda: not ctl.busy, timeout=60_000)
+        for label, path in ctl.results.items():  # the window's own paths replaced them
+            np.testing.assert_array_equal(path.params, fresh[label].params)
+        assert all(_drawn(line) for line in window.data_view.lines.values())
+        assert not row.status.text().startswith("…")
+        # No longer needed once the window has its own:
+        qtbot.waitUntil(lambda: first.closed > 0, timeout=5000)
+        shown = window.surface.image.image.copy()
+        assert window.surface._surface_rect == rect
+        window.surface.refresh_surface()  # what the window computes itself: the same picture
+        np.testing.assert_array_equal(window.surface.image.image, shown)
+    finally:
+        _teardown(window)
+
+
+def test_its_paths_of_another_scene_are_never_shown_and_equal_paths_are_not_drawn_twice(
+    qtbot, held_worker
+) -> None:  # noqa: ANN001
+    scene = load_scene("saddle-point")
+    first = FakeFirstPicture()
+    window = _window(qtbot, scene, first)
+    ctl = window.controller
+    changes: list[int] = []
+    ctl.results_changed.connect(lambda: changes.append(1))
+    try:
+        moved = scene.with_start((0.3, 0.7))
+        first.send_paths(moved, simulate(moved))  # (the user's edit came first, say)
+        qtbot.wait(20)
+        assert not ctl.results and not ctl.jax_pending
+
+        ctl._first_pending = True  # again, now with this scene's own paths
+        fresh = simulate(scene)
+        first.send_paths(scene, fresh)
+        qtbot.waitUntil(lambda: bool(ctl.results))
+        assert ctl.results is fresh and changes == [1]
+        held_worker.set()
+        qtbot.waitUntil(lambda: not ctl.busy, timeout=60_000)
+        qtbot.wait(20)
+        # JAX's arrival redrew what waited for it; the worker's equal paths changed nothing.
+        assert ctl.results is fresh and changes == [1, 1]
+    finally:
+        _teardown(window)
+
+
+def test_the_real_process_sends_the_paths_and_a_surface_then_ends_when_closed(qtbot) -> None:  # noqa: ANN001
+    from gdviz.ui.firstpicture import FirstPicture
+
+    first = FirstPicture.start("saddle-point", None)
+    assert first is not None
+    try:
+        with qtbot.waitSignal(first.paths_ready, timeout=120_000) as got:
+            pass
+        scene, paths = got.args
+        assert scene == load_scene("saddle-point") and first.scene is scene
+        fresh = simulate(scene)
+        for label, path in paths.items():
+            np.testing.assert_array_equal(path.params, fresh[label].params)
+        request = (((-2.0, 2.0), (-1.0, 1.5)), 40, 0.0)
+        with qtbot.waitSignal(first.surface_ready, timeout=60_000) as got:
+            first.ask_surface(request)
+        assert got.args[0] == request
+        want = surface(scene.build_problem(), request[0], 40)
+        np.testing.assert_array_equal(got.args[1].loss, want.loss)
+        assert first.running  # it waits for more requests
+    finally:
+        first.close()
+    assert not first.running
+    first.ask_surface(request)  # asked of an ended process: nothing happens
+    first.close()  # twice: nothing happens
