@@ -31,6 +31,7 @@ pickles never leave the two processes of one launch.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -48,6 +49,11 @@ _LENGTH = struct.Struct(">Q")
 
 MAX_FRAME = 1 << 30
 """A length past this is not a frame of ours (1 GiB: a surface of 512² floats is 2 MiB)."""
+
+
+NICE = 10
+"""The process's niceness: where the cores are busy, the window being built comes first (the
+window computes its paths itself if these come late)."""
 
 
 def write_frame(out: IO[bytes], obj: object) -> None:
@@ -144,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(args) != 2:
         print("usage: python -m gdviz.core.firstpicture SCENE CACHE_FOLDER", file=sys.stderr)
         return 2
+    with contextlib.suppress(AttributeError, OSError):  # (no nice on Windows: as it is)
+        os.nice(NICE)
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     with out:

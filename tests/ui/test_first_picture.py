@@ -184,3 +184,23 @@ def test_the_real_process_sends_the_paths_and_a_surface_then_ends_when_closed(qt
     assert not first.running
     first.ask_surface(request)  # asked of an ended process: nothing happens
     first.close()  # twice: nothing happens
+
+
+def test_a_move_of_the_start_while_jax_loads_is_computed_once_it_has(qtbot, held_worker) -> None:  # noqa: ANN001
+    scene = load_scene("local-minimum")
+    first = FakeFirstPicture()
+    window = _window(qtbot, scene, first)
+    ctl = window.controller
+    try:
+        first.send_paths(scene, simulate(scene))
+        qtbot.waitUntil(lambda: bool(ctl.results))
+        assert ctl.jax_pending
+        ctl.set_start((0.25, -0.5))  # the handle moves at once; its paths wait for the worker
+        assert ctl.scene.start == (0.25, -0.5) and ctl.busy
+        held_worker.set()
+        qtbot.waitUntil(lambda: not ctl.busy and not ctl.jax_pending, timeout=60_000)
+        fresh = simulate(scene.with_start((0.25, -0.5)))
+        for label, path in ctl.results.items():
+            np.testing.assert_array_equal(path.params, fresh[label].params)
+    finally:
+        _teardown(window)
