@@ -268,14 +268,16 @@ while not ctl.results and time.time() - t0 < 120:
     time.sleep(0.002)
 app.processEvents()
 paths = time.time() - t0 if ctl.results else None
-print(json.dumps({"window_shown_s": frame.at and round(frame.at, 2), "first_paths_s": paths and round(paths, 2)}))
+source = "start-up process" if ctl._adopted is not None else "window"
+print(json.dumps({"window_shown_s": frame.at and round(frame.at, 2), "first_paths_s": paths and round(paths, 2), "paths_from": source}))
 window.map_runner.shutdown()
 ctl.shutdown()
 """
 """A fresh process opening the window as ``gdviz`` does (:func:`gdviz.ui.app.launch`: the
 start-up card, then the window), with no settings read. ``window_shown_s``: launch to the
 window's first frame on screen (its first expose, painted and flushed); ``first_paths_s``:
-launch to the first paths drawn."""
+launch to the first paths drawn; ``paths_from``: who computed them, the start-up process
+(:mod:`gdviz.ui.firstpicture`) or the window's own worker."""
 
 
 def startup_figures(scene_name: str) -> dict[str, Any]:
