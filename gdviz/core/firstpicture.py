@@ -1,11 +1,13 @@
 """A scene's first picture (its paths, then its loss over a rectangle), computed in a process of
-its own while the window is being built: ``python -m gdviz.core.firstpicture REF CACHE``.
+its own while the window is being built: ``python -m gdviz.core.firstpicture``.
 
 Why a second process. Everything between launch and the first paths ran on one core: the window's
 construction (~1.1-1.5 s), then importing JAX, its backend and optax (~0.9-1.1 s), then tracing
 and loading the first program (~0.7-0.9 s, warm compile cache). A thread does not help: both
 imports hold the GIL (``gdviz.core.deferred``). A process does: it imports JAX and computes on
-the second core while the first builds the window. Measured with ``gdviz bench``'s start-up code
+the second core while the first builds the window. It is started first thing, before Qt is
+imported, and imports JAX while the window learns which scene it opens (a remembered one is in
+Qt's settings): then it is told. Measured with ``gdviz bench``'s start-up code
 on a 2-core machine, warm cache, three launches each alternating: first paths 2.46-3.10 s
 without it, 1.94-2.24 s with it (the window 1.16-1.52 s against 1.38-1.57 s).
 
@@ -16,12 +18,13 @@ never have.
 
 The protocol, on pipes:
 
-- argv: the scene reference (as the window reads it) and the JAX compile cache folder ("" for
-  JAX's default: none), shared with the window so that either one's compile serves the other.
+- stdin, first line: ``{"scene": ref, "cache": folder}``, the scene reference as the window
+  reads it and the JAX compile cache folder ("" for none), shared with the window so that either
+  one's compile serves the other.
 - stdout: frames, each an 8-byte big-endian length and a pickle: ``("paths", scene, results)``
   once (``results`` as :func:`gdviz.core.simulate.simulate` returns them), then
   ``("surface", request, Surface)`` for each request.
-- stdin: a JSON line per surface request, ``{"rect": [[x0, x1], [y0, y1]], "resolution": n,
+- stdin, then: a JSON line per surface request, ``{"rect": [[x0, x1], [y0, y1]], "resolution": n,
   "l2": v}``, answered in turn; its end ends the process.
 
 A scene that cannot be read or computed, or a network scene (trained by the window's own
@@ -36,11 +39,20 @@ import json
 import os
 import pickle
 import struct
+import subprocess
 import sys
 from collections.abc import Sequence
 from typing import IO, Any
 
-__all__ = ["SurfaceRequest", "main", "read_frame", "request_line", "write_frame"]
+__all__ = [
+    "SurfaceRequest",
+    "main",
+    "read_frame",
+    "request_line",
+    "scene_line",
+    "spawn",
+    "write_frame",
+]
 
 SurfaceRequest = tuple[tuple[tuple[float, float], tuple[float, float]], int, float]
 """``(rect, resolution, l2)``: what :func:`gdviz.core.surface.surface` is asked for."""
@@ -54,6 +66,25 @@ MAX_FRAME = 1 << 30
 NICE = 10
 """The process's niceness: where the cores are busy, the window being built comes first (the
 window computes its paths itself if these come late)."""
+
+
+def spawn() -> subprocess.Popen[bytes] | None:
+    """Start the process, with pipes (its stderr discarded); it imports JAX until it is told the
+    scene. None on a single core, where it would take the window's own core (the window then
+    computes everything itself), or when no process can be started (an embedded interpreter
+    without ``sys.executable``, no processes left). Imports nothing of Qt or JAX here: it is
+    the first thing a launch does."""
+    if (os.cpu_count() or 1) < 2 or not sys.executable:
+        return None
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gdviz.core.firstpicture"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        return None
 
 
 def write_frame(out: IO[bytes], obj: object) -> None:
@@ -96,6 +127,11 @@ def request_line(request: SurfaceRequest) -> bytes:
     ).encode()
 
 
+def scene_line(ref: str, cache: str | os.PathLike[str] | None) -> bytes:
+    """The first line on the child's stdin: the scene to compute, and the cache folder."""
+    return (json.dumps({"scene": ref, "cache": str(cache or "")}) + "\n").encode()
+
+
 def _parse_request(line: str) -> SurfaceRequest:
     spec = json.loads(line)
     (x0, x1), (y0, y1) = spec["rect"]
@@ -116,16 +152,22 @@ def _configure_cache(folder: str) -> None:
         when_loaded(configure)
 
 
-def serve(ref: str, cache: str, out: IO[bytes], requests: IO[str]) -> int:
-    """Compute ``ref``'s paths and write them, then answer surface requests until ``requests``
-    ends. Returns the exit status: 0 when the paths were written, 1 when they could not be."""
-    _configure_cache(cache)
-    from gdviz.core import load_scene
+def serve(out: IO[bytes], requests: IO[str]) -> int:
+    """Import what computing needs, read the scene from ``requests``' first line (see the
+    module's doc), compute its paths and write them, then answer surface requests until
+    ``requests`` ends. Returns the exit status: 0 when the paths were written, else 1."""
+    from gdviz.core import deferred, load_scene
     from gdviz.core.simulate import simulate
     from gdviz.core.surface import surface
 
     try:
-        scene = load_scene(ref)
+        deferred.load("optax")  # (and JAX, jax.numpy) while the window says which scene
+        first = requests.readline()
+        if not first:
+            return 1  # the window went before it said
+        spec = json.loads(first)
+        _configure_cache(str(spec["cache"]))  # before anything is compiled
+        scene = load_scene(str(spec["scene"]))
         if scene.is_network:
             return 1
         problem = scene.build_problem()
@@ -147,15 +189,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The child's entry: frames go to the real stdout, and anything else printed goes to
     stderr, so that no stray line can break a frame."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 2:
-        print("usage: python -m gdviz.core.firstpicture SCENE CACHE_FOLDER", file=sys.stderr)
+    if args:
+        print(
+            "usage: python -m gdviz.core.firstpicture (the scene comes on stdin)", file=sys.stderr
+        )
         return 2
     with contextlib.suppress(AttributeError, OSError):  # (no nice on Windows: as it is)
         os.nice(NICE)
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     with out:
-        return serve(args[0], args[1], out, sys.stdin)
+        return serve(out, sys.stdin)
 
 
 if __name__ == "__main__":

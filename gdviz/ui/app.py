@@ -109,6 +109,9 @@ def launch(scene_ref: str | None = None, *, remember: bool = True) -> MainWindow
     ``remember=False`` (``gdviz bench``'s start-up figures) reads and writes no settings: the
     named scene at the default size, as on a first launch.
     """
+    from gdviz.core.firstpicture import spawn
+
+    process = spawn()  # first thing: it imports JAX while Qt is imported here
     _bare_application()
     from PySide6.QtCore import QSettings
 
@@ -117,7 +120,9 @@ def launch(scene_ref: str | None = None, *, remember: bool = True) -> MainWindow
 
     remembered = QSettings("gdviz", "gdviz").value("last_scene") if remember else None
     ref = str(scene_ref or remembered or "linear-regression")
-    first = FirstPicture.start(ref, _jax_cache_folder())
+    first = FirstPicture(process) if process is not None else None
+    if first is not None:
+        first.open(ref, _jax_cache_folder())
     card = StartupCard(scene_title(ref))
     card.show()
     card.say("Loading the views…")

@@ -1,10 +1,11 @@
 """The window's side of the start-up process that computes a scene's first picture on the second
 core while the window is built (:mod:`gdviz.core.firstpicture` says why, and the protocol).
 
-:meth:`FirstPicture.start` launches it (``gdviz``'s launch does, with the scene it is about to
-read); the window hands it to its controller (:meth:`gdviz.ui.controller.Controller.compute`),
-which shows its paths if they come before its own and are of its scene, and asks it for the
-first surface (:meth:`ask_surface`). A frame read on the reader thread reaches the GUI thread
+:func:`gdviz.core.firstpicture.spawn` starts it, first thing in ``gdviz``'s launch (before Qt
+is imported); :class:`FirstPicture` takes it over once Qt is there, and :meth:`FirstPicture.open`
+tells it the scene once the launch knows it. The window hands it to its controller
+(:meth:`gdviz.ui.controller.Controller.compute`), which shows its paths if they come before its
+own and are of its scene, and asks it for the first surface (:meth:`FirstPicture.ask_surface`). A frame read on the reader thread reaches the GUI thread
 as a queued signal. The process is ended once the window has what it needs, when the window
 closes, and at exit.
 """
@@ -13,9 +14,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import os
 import subprocess
-import sys
 import threading
 import weakref
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from gdviz.core.firstpicture import SurfaceRequest, read_frame, request_line
+from gdviz.core.firstpicture import SurfaceRequest, read_frame, request_line, scene_line
 
 if TYPE_CHECKING:
     from gdviz.core.scene import Scene
@@ -63,24 +62,6 @@ class FirstPicture(QObject):
         _ALIVE.add(self)
         threading.Thread(target=self._read, name="gdviz-first-picture", daemon=True).start()
 
-    @classmethod
-    def start(cls, ref: str, cache: Path | None) -> FirstPicture | None:
-        """Launch the process on the scene ``ref`` with the window's compile cache folder.
-
-        None on a single core, where it would take the window's own core (the window then
-        computes everything itself, as before), or when no process can be started (an embedded
-        interpreter without ``sys.executable``, no processes left)."""
-        if (os.cpu_count() or 1) < 2 or not sys.executable:
-            return None
-        command = [sys.executable, "-m", "gdviz.core.firstpicture", ref, str(cache or "")]
-        try:
-            process = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-            )
-        except OSError:
-            return None
-        return cls(process)
-
     def _read(self) -> None:
         stream = self._process.stdout
         assert stream is not None
@@ -96,14 +77,22 @@ class FirstPicture(QObject):
         except Exception:  # noqa: BLE001 (a closed pipe, a cut frame, a window gone)
             return  # nothing more is used from it: the window computes what is missing
 
+    def open(self, ref: str, cache: Path | None) -> None:
+        """Compute the scene ``ref`` (as :func:`gdviz.core.load_scene` reads it), with the
+        window's compile cache folder."""
+        self._send(scene_line(ref, cache))
+
     def ask_surface(self, request: SurfaceRequest) -> None:
         """Ask for the loss over ``request``'s rectangle (answered after the paths)."""
+        self._send(request_line(request))
+
+    def _send(self, line: bytes) -> None:
         with self._lock:
             stdin = self._process.stdin
             if stdin is None or stdin.closed:
                 return
-            with contextlib.suppress(OSError):  # it has ended: the window computes the surface
-                stdin.write(request_line(request))
+            with contextlib.suppress(OSError):  # it has ended: the window computes it all
+                stdin.write(line)
                 stdin.flush()
 
     @property

@@ -14,6 +14,7 @@ from gdviz.core.firstpicture import (
     main,
     read_frame,
     request_line,
+    scene_line,
     serve,
     write_frame,
 )
@@ -32,8 +33,8 @@ def test_the_paths_and_each_requested_surface_come_as_frames_equal_to_a_computat
     name = "stochastic-vs-batch"
     requests = [(((-2.0, 2.5), (-1.25, 3.0)), 48, 0.0), (((0.1, 0.2), (0.3, 0.4)), 16, 0.25)]
     out = io.BytesIO()
-    lines = io.StringIO(b"".join(request_line(r) for r in requests).decode())
-    assert serve(name, "", out, lines) == 0
+    lines = [scene_line(name, None), *(request_line(r) for r in requests)]
+    assert serve(out, io.StringIO(b"".join(lines).decode())) == 0
 
     (kind, scene, paths), *surfaces = _frames(out.getvalue())
     assert kind == "paths" and scene == load_scene(name)
@@ -59,20 +60,22 @@ def test_the_paths_and_each_requested_surface_come_as_frames_equal_to_a_computat
 
 def test_what_it_cannot_do_ends_it_without_a_frame_or_after_the_paths(capsys) -> None:  # noqa: ANN001
     """The window then computes everything itself."""
-    out = io.BytesIO()
-    assert serve("no-such-scene", "", out, io.StringIO()) == 1
-    assert out.getvalue() == b""
+
+    def run(*lines: bytes) -> tuple[int, list]:
+        out = io.BytesIO()
+        status = serve(out, io.StringIO(b"".join(lines).decode()))
+        return status, [f[0] for f in _frames(out.getvalue())]
+
+    assert run() == (1, [])  # the window went before it said which scene
+    assert run(scene_line("no-such-scene", "")) == (1, [])
     assert "no-such-scene" in capsys.readouterr().err  # why, for whoever reads its stderr
+    assert run(b"not json\n") == (1, [])
+    saddle = scene_line("saddle-point", None)
+    assert run(saddle, b"not json\n") == (1, ["paths"])  # the paths went out first
+    bad = b'{"rect": [[0, 1], [0, 1]], "resolution": 10000000, "l2": 0}\n'
+    assert run(saddle, bad) == (1, ["paths"])
 
-    out = io.BytesIO()
-    assert serve("saddle-point", "", out, io.StringIO("not json\n")) == 1
-    assert [f[0] for f in _frames(out.getvalue())] == ["paths"]  # the paths went out first
-    out = io.BytesIO()
-    bad = '{"rect": [[0, 1], [0, 1]], "resolution": 10000000, "l2": 0}\n'
-    assert serve("saddle-point", "", out, io.StringIO(bad)) == 1
-    assert [f[0] for f in _frames(out.getvalue())] == ["paths"]
-
-    assert main(["only-one-argument"]) == 2
+    assert main(["an-argument"]) == 2
 
 
 def test_a_cut_or_oversized_frame_reads_as_the_end() -> None:

@@ -160,11 +160,14 @@ def test_its_paths_of_another_scene_are_never_shown_and_equal_paths_are_not_draw
 
 
 def test_the_real_process_sends_the_paths_and_a_surface_then_ends_when_closed(qtbot) -> None:  # noqa: ANN001
+    from gdviz.core.firstpicture import spawn
     from gdviz.ui.firstpicture import FirstPicture
 
-    first = FirstPicture.start("saddle-point", None)
-    assert first is not None
+    process = spawn()
+    assert process is not None
+    first = FirstPicture(process)
     try:
+        first.open("saddle-point", None)
         with qtbot.waitSignal(first.paths_ready, timeout=120_000) as got:
             pass
         scene, paths = got.args
