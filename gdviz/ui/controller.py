@@ -160,8 +160,12 @@ class Controller(QObject):
             self._on_first_paths(first.scene, first.results)
 
     def _load_and_compute(self, scene: Scene, problem: Problem) -> None:
-        deferred.load("optax")  # and JAX, jax.numpy: what the views wait for
-        self._jax_loaded.emit()
+        try:
+            deferred.load("optax")  # and JAX, jax.numpy: what the views wait for
+        except Exception:  # noqa: BLE001, S110 (the computation below fails and reports it)
+            pass
+        else:
+            self._jax_loaded.emit()
         self._compute_in_worker(scene, problem)
 
     def _on_first_paths(self, scene: Scene, results: dict[str, Trajectory]) -> None:
@@ -693,6 +697,7 @@ class Controller(QObject):
         same = adopted is scene and scene is self.scene and not self._stale
         if same and _same_paths(self.results, results):  # (always: same code, same scene)
             self._on_minima_found(scene, problem)
+            self._on_jax_loaded()  # (JAX computed them: nothing waits for it any more)
             return
         if isinstance(results, Exception):
             self.error.emit(f"Could not compute the paths: {results}")

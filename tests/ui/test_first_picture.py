@@ -207,3 +207,26 @@ def test_a_move_of_the_start_while_jax_loads_is_computed_once_it_has(qtbot, held
             np.testing.assert_array_equal(path.params, fresh[label].params)
     finally:
         _teardown(window)
+
+
+def test_when_loading_jax_fails_on_the_worker_the_window_does_not_wait_for_it_for_ever(
+    qtbot, monkeypatch
+) -> None:  # noqa: ANN001
+    """(Its own computation then reports what is wrong; here JAX works, so its paths come.)"""
+
+    def broken(name: str) -> None:
+        raise RuntimeError("no JAX here")
+
+    monkeypatch.setattr(deferred, "load", broken)
+    monkeypatch.setattr(deferred, "ready", lambda: False)
+    scene = load_scene("linear-regression")
+    first = FakeFirstPicture()
+    first.send_paths(scene, simulate(scene))  # before the window asks: kept, then shown
+    window = _window(qtbot, scene, first)
+    ctl = window.controller
+    try:
+        qtbot.waitUntil(lambda: not ctl.busy, timeout=60_000)
+        assert ctl.results is first.results and not ctl.jax_pending and ctl.playing
+        assert all(_drawn(line) for line in window.data_view.lines.values())
+    finally:
+        _teardown(window)
