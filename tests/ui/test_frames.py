@@ -189,3 +189,36 @@ def test_the_step_readout_follows_playback_at_a_lower_rate_and_is_exact_at_rest(
     assert bar.readout.text() == "step 7" and bar.timeline.value() == 7
     ctl.set_step(8)
     qapp.processEvents()
+
+
+def test_the_learning_rate_strip_is_cached_at_rest_and_frames_repaint_it_exactly(win, qapp) -> None:  # noqa: ANN001, E501
+    """The strip's curves are still during playback: each a cached pixmap, like the loss
+    curves; the cursor moving over them leaves what a full repaint draws."""
+    from PySide6.QtWidgets import QGraphicsItem
+
+    from gdviz.ui.bench import settle
+
+    ctl, plot = win.controller, win.loss_plot
+    label = ctl.scene.optimizers[0].label
+    ctl.set_schedule(label, "cosine")
+    try:
+        settle(qapp, ctl)
+        assert plot.strip_shown and label in plot.lr_curves
+        cached = QGraphicsItem.CacheMode.DeviceCoordinateCache
+        assert all(c.cacheMode() == cached for c in plot.lr_curves.values())
+        x, y = plot.lr_curves[label].getData()
+        expected = np.log10(np.asarray(ctl.results[label].learning_rates, dtype=float))
+        np.testing.assert_allclose(y, expected)  # the cosine decay itself, not a stale copy
+        ctl.set_step(0)
+        for k in range(1, 25):
+            ctl.set_step(k)
+            qapp.processEvents()
+        _assert_screen_is_a_fresh_repaint(win, qapp)
+        ctl.begin_drag()  # a drag: plain and uncached, as the loss curves
+        assert all(c.cacheMode() != cached for c in plot.lr_curves.values())
+        ctl.end_drag()
+        assert all(c.cacheMode() == cached for c in plot.lr_curves.values())
+    finally:
+        ctl.set_schedule(label, "constant")
+        settle(qapp, ctl)
+    assert not plot.strip_shown
