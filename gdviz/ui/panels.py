@@ -1204,9 +1204,13 @@ STEP_READOUT_MS = 66
 """How often the "step k" readout follows playback: about 15 Hz, which still reads as counting.
 A new text repaints the label and, as it is not opaque, the bar and window behind it: ~0.5-1 ms
 of a 6-10 ms playback frame on linear-regression and rosenbrock (thread time, the label's
-setText skipped against not, same run, alternating). The timeline's handle still follows every
-frame (skipping it measured nothing). A pause, a new scene or step count, and the last step of
-a burst show the step exactly."""
+setText skipped against not, same run, alternating). A pause, a new scene or step count, and
+the last step of a burst show the step exactly."""
+
+TIMELINE_MS = 33
+"""How often the timeline's handle follows playback: about 30 Hz, every other frame at 60 Hz
+(a handle moving a few pixels a step). Moved every step it was ~0.6-0.8 ms of a 7-10 ms frame
+once the readout was slowed (linear-regression, rosenbrock; same run, alternating)."""
 
 
 class PlaybackBar(QWidget):
@@ -1257,8 +1261,9 @@ class PlaybackBar(QWidget):
         self.steps.setToolTip("Number of steps to compute")
         self.steps.valueChanged.connect(controller.set_steps)
         layout.addWidget(self.steps)
-        # The readout at ~15 Hz (see STEP_READOUT_MS), the timeline every step.
+        # The readout at ~15 Hz and the timeline at ~30 Hz (see STEP_READOUT_MS, TIMELINE_MS).
         self.readout_throttle = Throttle(self._show_readout, STEP_READOUT_MS, parent=self)
+        self.timeline_throttle = Throttle(self._show_timeline, TIMELINE_MS, parent=self)
         controller.step_changed.connect(self._on_step)
         controller.scene_changed.connect(lambda: self.refresh(controller.step))
         controller.playing_changed.connect(self._on_playing)
@@ -1289,23 +1294,26 @@ class PlaybackBar(QWidget):
 
     def _on_playing(self, playing: bool) -> None:
         self._paint_icons()
-        if not playing:
-            self.readout_throttle.flush()  # paused: the step it stopped on, at once
+        if not playing:  # paused: the step it stopped on, at once
+            self.timeline_throttle.flush()
+            self.readout_throttle.flush()
 
-    def _on_step(self, step: int) -> None:
-        self._show_timeline(step)
+    def _on_step(self, step: int) -> None:  # noqa: ARG002 (each shows the step when it runs)
+        self.timeline_throttle()
         self.readout_throttle()
 
     def refresh(self, step: int) -> None:
         """Show ``step`` and the step count exactly, now."""
+        self.timeline_throttle.flush()
+        self.readout_throttle.flush()
         self._show_timeline(step)
         if self.steps.value() != self.controller.steps:
             _set_quietly(self.steps, lambda: self.steps.setValue(self.controller.steps))
-        self.readout_throttle.flush()
         self._show_readout(step)
 
-    def _show_timeline(self, step: int) -> None:
+    def _show_timeline(self, step: int | None = None) -> None:
         # Only what changed: each set value repaints its widget.
+        step = self.controller.step if step is None else step
         steps = self.controller.steps
         if self.timeline.maximum() != steps:
             _set_quietly(self.timeline, lambda: self.timeline.setRange(0, steps))
