@@ -281,6 +281,14 @@ class PlayedPath(Curve):
         self._step = -1
         self._finite_until = 0  # full[:this] is finite
         self._base: tuple[int, QPainterPath] | None = None  # (n, path of full[kept[:n]])
+        self._sweeps = np.empty(0)  # how often the kept points' path crossed its own box
+        self._pieces: list[QPainterPath] = []  # full[kept[PIECE * i : PIECE * (i + 1) + 1]]
+
+    PIECE = 4
+    """Segments per piece of a path that crosses itself again and again (see :meth:`paint`)."""
+
+    SWEEPS = 8.0
+    """How many times a path must cross its own bounding box to be drawn in pieces."""
 
     def setData(self, x: object, y: object) -> None:  # noqa: N802 (pyqtgraph's name)
         self._full = None  # another path: drawn as a Curve until set_prefix
@@ -292,7 +300,10 @@ class PlayedPath(Curve):
             if step != self._step:
                 old, self._step = self._step, step
                 self._path = self._prefix_path(step)
-                self._repaint_between(min(step, old), max(step, old))
+                if self._in_pieces(old) != self._in_pieces(step):
+                    self.update()  # every piece's ends drawn anew
+                else:
+                    self._repaint_between(min(step, old), max(step, old))
             return
         finite = np.isfinite(full).all(axis=1)
         if not finite.any():
@@ -301,6 +312,11 @@ class PlayedPath(Curve):
         self._full, self._kept, self._step, self._base = full, kept, step, None
         self._finite_until = int(np.argmin(finite)) if not finite.all() else len(full)
         fx, fy = full[finite, 0], full[finite, 1]
+        self._pieces = []
+        with np.errstate(invalid="ignore", divide="ignore"):
+            travel = np.abs(np.diff(full[kept], axis=0)) / (np.ptp(fx), np.ptp(fy))
+        travel = np.nan_to_num(travel, nan=0.0, posinf=0.0).max(axis=1)
+        self._sweeps = np.concatenate([[0.0], np.cumsum(travel)])
         # Every prefix fits: no step changes the geometry.
         self._bounds = (float(fx.min()), float(fx.max()), float(fy.min()), float(fy.max()))
         self._path = self._prefix_path(step)
@@ -331,6 +347,44 @@ class PlayedPath(Curve):
             xy = thinned_prefix(full, kept, step)
             path = pg.arrayToQPath(xy[:, 0], xy[:, 1], connect="finite")
         return path
+
+    def paint(self, painter: QPainter, *args: object) -> None:
+        """One path, as a Curve; a played part that crossed its own box more than ``SWEEPS``
+        times (plain GD bouncing from wall to wall of a narrow valley, as on fair-race) in
+        pieces of ``PIECE`` segments. Qt's antialiased stroke of one path that overlaps itself
+        that often costs about the square of its length: 40 ms for GD's 100 segments on
+        fair-race at 1600x1000 (the whole frame ~20 ms, as a repaint covers most of it), 7.7 ms
+        in pieces of 4 (one path of pieces: 44 ms). The same pixels are covered, but for round
+        caps where pieces meet (one path joins bevelled there), and where the antialiased edges
+        of two pieces overlap they blend twice (over 90% of the covered pixels within 3 levels
+        of 255: tests/ui/test_frames.py)."""
+        full = self._full
+        if full is None or self._path.isEmpty() or not self._in_pieces(self._step):
+            return super().paint(painter, *args)
+        n = int(np.searchsorted(self._kept, self._step, side="right"))
+        kept = self._kept
+        while self.PIECE * (len(self._pieces) + 1) < n:  # the pieces of kept points alone
+            i = self.PIECE * len(self._pieces)
+            xy = full[kept[i : i + self.PIECE + 1]]
+            self._pieces.append(pg.arrayToQPath(xy[:, 0], xy[:, 1]))
+        done = (n - 1) // self.PIECE  # pieces that end on or before the last kept point
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, bool(self.opts["antialias"]))
+        painter.setPen(self.opts["pen"])  # type: ignore[arg-type]
+        for piece in self._pieces[:done]:
+            painter.drawPath(piece)
+        rest = full[kept[self.PIECE * done : n]]
+        if int(kept[n - 1]) != self._step:
+            rest = np.concatenate([rest, full[self._step : self._step + 1]])
+        if len(rest) >= 2:
+            painter.drawPath(pg.arrayToQPath(rest[:, 0], rest[:, 1]))
+        return None
+
+    def _in_pieces(self, step: int) -> bool:
+        """Whether the played part at ``step`` is drawn in pieces (see :meth:`paint`)."""
+        if self._full is None or step < 0 or step >= self._finite_until:
+            return False
+        n = int(np.searchsorted(self._kept, step, side="right"))
+        return n >= 2 and bool(self._sweeps[n - 1] > self.SWEEPS)
 
     def getData(self) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802 (pyqtgraph's name)
         if self._full is None:

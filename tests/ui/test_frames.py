@@ -223,3 +223,59 @@ def test_the_learning_rate_strip_is_cached_at_rest_and_frames_repaint_it_exactly
         ctl.set_schedule(label, "constant")
         settle(qapp, ctl)
     assert not plot.strip_shown
+
+
+def test_a_path_that_crosses_itself_again_and_again_is_drawn_in_pieces_exactly(win, qapp) -> None:  # noqa: ANN001, E501
+    """Plain GD bouncing from wall to wall of a narrow valley (fair-race) is drawn in pieces
+    once it has crossed its box ``SWEEPS`` times: the frames before and after the switch leave
+    what a full repaint draws, and the pieces draw what one path does but for their ends."""
+    from gdviz.ui.items import round_pen
+
+    (x0, x1), (y0, y1) = win.controller.view_rect()
+    k = np.arange(120)
+    # Damped bounces across the view's middle, creeping to the right.
+    full = np.column_stack(
+        [x0 + (x1 - x0) * (0.2 + 0.6 * k / 120), 0.5 * (y0 + y1) + 0.4 * (y1 - y0) * (-0.97) ** k]
+    )
+    item = PlayedPath(round_pen("#d62728", 3.5))
+    item.setZValue(30)
+    win.surface.plot.addItem(item)
+    kept = thin_indices(full, 0.0)
+    try:
+        item.set_prefix(full, kept, 0)
+        qapp.processEvents()
+        for step in range(1, 40):
+            item.set_prefix(full, kept, step)
+            qapp.processEvents()
+        assert not item._in_pieces(3) and item._in_pieces(39)
+        _assert_screen_is_a_fresh_repaint(win, qapp)
+        item.set_prefix(full, kept, 119)  # a jump to the end
+        qapp.processEvents()
+        _assert_screen_is_a_fresh_repaint(win, qapp)
+        pieces = _pixels(win.surface.grab().toImage()).astype(int)
+        item.SWEEPS = np.inf  # the same step as one path
+        item.update()
+        whole = _pixels(win.surface.grab().toImage()).astype(int)
+        item.hide()
+        bare = _pixels(win.surface.grab().toImage()).astype(int)
+        item.show()
+        height = pieces.shape[0]
+
+        def footprint(image: np.ndarray) -> np.ndarray:
+            return np.abs(image - bare).reshape(height, -1, 4).max(axis=2) > 3
+
+        # The same pixels covered but round ends where pieces meet (one path turns bevelled
+        # there); inside, edges of pieces that overlap blend twice: a few pixels of the edges.
+        to_view = item.deviceTransform(win.surface.viewportTransform())
+        ends = [to_view.map(QPointF(*full[i])) for i in kept[item.PIECE : 119 : item.PIECE]]
+        ends = np.array([(p.x(), p.y()) for p in ends])
+        wrong = np.argwhere(footprint(pieces) != footprint(whole))
+        assert len(wrong) > 0
+        gap = np.hypot(*(wrong[:, None, ::-1] - ends[None, :, :]).transpose(2, 0, 1)).min(axis=1)
+        assert gap.max() <= 5.0  # the pen's half width (1.75 px) and its antialiasing
+        both = footprint(pieces) & footprint(whole)
+        levels = np.abs(pieces - whole).reshape(height, -1, 4).max(axis=2)[both]
+        assert np.mean(levels <= 3) > 0.9
+    finally:
+        win.surface.plot.removeItem(item)
+        qapp.processEvents()
