@@ -281,7 +281,7 @@ class PlayedPath(Curve):
         self._step = -1
         self._finite_until = 0  # full[:this] is finite
         self._base: tuple[int, QPainterPath] | None = None  # (n, path of full[kept[:n]])
-        self._sweeps = np.empty(0)  # how often the kept points' path crossed its own box
+        self._sweeps: np.ndarray | None = None  # how often the kept points' path crossed its box
         self._pieces: list[QPainterPath] = []  # full[kept[PIECE * i : PIECE * (i + 1) + 1]]
 
     PIECE = 4
@@ -312,11 +312,7 @@ class PlayedPath(Curve):
         self._full, self._kept, self._step, self._base = full, kept, step, None
         self._finite_until = int(np.argmin(finite)) if not finite.all() else len(full)
         fx, fy = full[finite, 0], full[finite, 1]
-        self._pieces = []
-        with np.errstate(invalid="ignore", divide="ignore"):
-            travel = np.abs(np.diff(full[kept], axis=0)) / (np.ptp(fx), np.ptp(fy))
-        travel = np.nan_to_num(travel, nan=0.0, posinf=0.0).max(axis=1)
-        self._sweeps = np.concatenate([[0.0], np.cumsum(travel)])
+        self._pieces, self._sweeps = [], None
         # Every prefix fits: no step changes the geometry.
         self._bounds = (float(fx.min()), float(fx.max()), float(fy.min()), float(fy.max()))
         self._path = self._prefix_path(step)
@@ -380,9 +376,18 @@ class PlayedPath(Curve):
         return None
 
     def _in_pieces(self, step: int) -> bool:
-        """Whether the played part at ``step`` is drawn in pieces (see :meth:`paint`)."""
-        if self._full is None or step < 0 or step >= self._finite_until:
+        """Whether the played part at ``step`` is drawn in pieces (see :meth:`paint`): only
+        antialiased (a plain stroke of fair-race's GD took 0.8 ms), so a drag, whose trails
+        are plain, works out no sweeps (~20-40 µs a path)."""
+        if self._full is None or not self.opts["antialias"] or not 0 <= step < self._finite_until:
             return False
+        if self._sweeps is None:
+            x0, x1, y0, y1 = self._bounds  # type: ignore[misc]
+            per = np.array(
+                [1.0 / (x1 - x0) if x1 > x0 else 0.0, 1.0 / (y1 - y0) if y1 > y0 else 0.0]
+            )
+            travel = (np.abs(np.diff(self._full[self._kept], axis=0)) * per).max(axis=1)
+            self._sweeps = np.concatenate([[0.0], np.cumsum(travel)])
         n = int(np.searchsorted(self._kept, step, side="right"))
         return n >= 2 and bool(self._sweeps[n - 1] > self.SWEEPS)
 

@@ -248,6 +248,9 @@ def test_a_path_that_crosses_itself_again_and_again_is_drawn_in_pieces_exactly(w
             item.set_prefix(full, kept, step)
             qapp.processEvents()
         assert not item._in_pieces(3) and item._in_pieces(39)
+        item.opts["antialias"] = False  # plain (a drag): one path, cheap to stroke
+        assert not item._in_pieces(39)
+        item.opts["antialias"] = True
         _assert_screen_is_a_fresh_repaint(win, qapp)
         item.set_prefix(full, kept, 119)  # a jump to the end
         qapp.processEvents()
