@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -281,7 +283,7 @@ class PlayedPath(Curve):
         self._step = -1
         self._finite_until = 0  # full[:this] is finite
         self._base: tuple[int, QPainterPath] | None = None  # (n, path of full[kept[:n]])
-        self._sweeps: np.ndarray | None = None  # how often the kept points' path crossed its box
+        self._pieces_from: float | None = None  # the first step drawn in pieces (inf: none)
         self._pieces: list[QPainterPath] = []  # full[kept[PIECE * i : PIECE * (i + 1) + 1]]
 
     PIECE = 4
@@ -312,7 +314,7 @@ class PlayedPath(Curve):
         self._full, self._kept, self._step, self._base = full, kept, step, None
         self._finite_until = int(np.argmin(finite)) if not finite.all() else len(full)
         fx, fy = full[finite, 0], full[finite, 1]
-        self._pieces, self._sweeps = [], None
+        self._pieces, self._pieces_from = [], None
         # Every prefix fits: no step changes the geometry.
         self._bounds = (float(fx.min()), float(fx.max()), float(fy.min()), float(fy.max()))
         self._path = self._prefix_path(step)
@@ -381,15 +383,15 @@ class PlayedPath(Curve):
         are plain, works out no sweeps (~20-40 µs a path)."""
         if self._full is None or not self.opts["antialias"] or not 0 <= step < self._finite_until:
             return False
-        if self._sweeps is None:
+        if self._pieces_from is None:  # from the kept point where the sweeps pass SWEEPS on
             x0, x1, y0, y1 = self._bounds  # type: ignore[misc]
             per = np.array(
                 [1.0 / (x1 - x0) if x1 > x0 else 0.0, 1.0 / (y1 - y0) if y1 > y0 else 0.0]
             )
             travel = (np.abs(np.diff(self._full[self._kept], axis=0)) * per).max(axis=1)
-            self._sweeps = np.concatenate([[0.0], np.cumsum(travel)])
-        n = int(np.searchsorted(self._kept, step, side="right"))
-        return n >= 2 and bool(self._sweeps[n - 1] > self.SWEEPS)
+            past = np.flatnonzero(np.cumsum(travel) > self.SWEEPS)  # sweeps at kept[i + 1]
+            self._pieces_from = float(self._kept[past[0] + 1]) if len(past) else math.inf
+        return step >= self._pieces_from
 
     def getData(self) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802 (pyqtgraph's name)
         if self._full is None:

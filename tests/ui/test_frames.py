@@ -247,7 +247,17 @@ def test_a_path_that_crosses_itself_again_and_again_is_drawn_in_pieces_exactly(w
         for step in range(1, 40):
             item.set_prefix(full, kept, step)
             qapp.processEvents()
-        assert not item._in_pieces(3) and item._in_pieces(39)
+        # Pieces from where the played part has crossed its box more than SWEEPS times (a
+        # plain loop over the whole path's extent).
+        box_w, box_h = np.ptp(full[:, 0]), np.ptp(full[:, 1])
+        sweeps, first = 0.0, None
+        for i in range(1, len(full)):
+            dx, dy = np.abs(full[i] - full[i - 1])
+            sweeps += max(dx / box_w, dy / box_h)
+            if first is None and sweeps > item.SWEEPS:
+                first = i
+        assert first is not None and 3 < first < 39
+        assert [item._in_pieces(s) for s in range(120)] == [s >= first for s in range(120)]
         item.opts["antialias"] = False  # plain (a drag): one path, cheap to stroke
         assert not item._in_pieces(39)
         item.opts["antialias"] = True
@@ -257,7 +267,7 @@ def test_a_path_that_crosses_itself_again_and_again_is_drawn_in_pieces_exactly(w
         _assert_screen_is_a_fresh_repaint(win, qapp)
         pieces = _pixels(win.surface.grab().toImage()).astype(int)
         item.SWEEPS = np.inf  # the same step as one path
-        item.update()
+        item.set_prefix(full, kept.copy(), 119)
         whole = _pixels(win.surface.grab().toImage()).astype(int)
         item.hide()
         bare = _pixels(win.surface.grab().toImage()).astype(int)
