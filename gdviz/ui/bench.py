@@ -109,10 +109,13 @@ def ui_figures(
 
         lags = [paths_follow(i) for i in range(0, repeats, max(1, repeats // 10))]
         follow = {"drag_paths_ms": round(1e3 * statistics.median(lags), 1)}
-        handle.sigPositionChangeFinished.emit(handle)  # release: the plane is fitted again
-        settle(app, ctl)
     else:
         moved = ctl.scene.start != scene.start
+    # Released before the frames are timed, as playback runs: mid-drag the trails are plain,
+    # the curves uncached and the secondary views on their drag beat (a network's plane is
+    # fitted again here).
+    handle.sigPositionChangeFinished.emit(handle)
+    settle(app, ctl)
 
     ctl.set_step(0)
 
