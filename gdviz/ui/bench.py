@@ -125,11 +125,15 @@ def ui_figures(
         app.processEvents()
         return time.perf_counter() - t0
 
+    # Steps as playback makes them (what follows playback at a lower rate does so here too),
+    # without its clock: each frame is timed alone.
+    ctl.playing = True
     for k in range(1, 11):
         frame(k)
     PaintCounter.paints = 0
     frames = [frame(1 + k % ctl.steps) for k in range(repeats)]
     frame_paints = PaintCounter.paints / repeats
+    ctl.playing = False
     # A network's data view shows its data set and decision boundaries; its points do not move.
     dragged = ctl.problem.has_data and not network
     data = data_drag_figures(window, repeats, PaintCounter) if dragged else {}

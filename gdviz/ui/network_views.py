@@ -32,11 +32,18 @@ CLASS_COLORS = ("#E69F00", "#56B4E9")
 dark rim (the entries' boundaries are drawn over them in the entries' own colours)."""
 
 
+PLAYBACK_MS = 66
+"""How often the boundaries follow playback: about 15 Hz. Each is a forward pass of every entry
+over 64² inputs and a contour (~6 ms on moons, more on spirals-lr), most of a 17-25 ms playback
+frame on the network scenes; a pause, a scrub and the end of playback draw the step exactly."""
+
+
 class NetworkDataView(pg.PlotWidget):
     """The network's data and, at the playback step, each visible entry's decision boundary
     (the ``p = 0.5`` contour of its predictions over the inputs, as TensorFlow Playground draws
-    it) or, for a regression, its fitted curve. Follows playback every step, and edits at the
-    rate the two-parameter data view does (:func:`gdviz.ui.rate.follow_drags`)."""
+    it) or, for a regression, its fitted curve. Follows playback at ~15 Hz
+    (:data:`PLAYBACK_MS`) and a scrub or a pause at once, and edits at the rate the two-parameter
+    data view does (:func:`gdviz.ui.rate.follow_drags`)."""
 
     GRID = 64
     """Prediction grid points per input axis: one forward pass of every visible entry over
@@ -59,13 +66,27 @@ class NetworkDataView(pg.PlotWidget):
         self.throttle = Throttle(self.update_lines, parent=self)
         follow_drags(self.throttle, controller, phase=0.5)
         controller.results_changed.connect(self.throttle)
-        controller.step_changed.connect(lambda _: self.update_lines())
+        self.playback = Throttle(self.update_lines, PLAYBACK_MS, parent=self)
+        controller.step_changed.connect(self._on_step)
+        controller.playing_changed.connect(self._on_playing)
         self._style()
         self.rebuild()
 
     @property
     def applicable(self) -> bool:
         return self.controller.is_network
+
+    def _on_step(self, _step: int) -> None:
+        if self.controller.playing:
+            self.playback()
+        else:  # a scrub, a step key, a jump: the boundaries of that step, now
+            self.playback.cancel()
+            self.update_lines()
+
+    def _on_playing(self, playing: bool) -> None:
+        if not playing:  # paused (or at the end): the step it stopped on, exactly
+            self.playback.cancel()
+            self.update_lines()
 
     def _title(self) -> str:
         network = self.network()

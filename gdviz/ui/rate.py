@@ -40,6 +40,10 @@ class Throttle(QObject):
         """Let the next call run no sooner than ``delay_ms`` from now."""
         self._last = time.perf_counter() - self._interval + delay_ms / 1000.0
 
+    def cancel(self) -> None:
+        """Drop a waiting call (its caller has just run ``fn`` itself)."""
+        self._timer.stop()
+
     def flush(self) -> None:
         """Run now if a call is waiting (tests, screenshots)."""
         if self._timer.isActive():

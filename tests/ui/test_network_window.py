@@ -101,6 +101,41 @@ def test_the_data_view_draws_each_boundary_at_the_playback_step(win) -> None:  #
             assert np.isfinite(got[0]).sum() > 10  # a boundary crosses the data's box
 
 
+def test_while_playing_the_boundaries_follow_at_a_lower_rate_and_a_pause_draws_its_step(
+    win, qtbot
+) -> None:  # noqa: ANN001
+    ctl = win.controller
+    view = win.network_view
+    net = ctl.network.picture.network
+    xs, ys, _ = net.input_grid(view.GRID)
+    drawn: list[int] = []
+    original = view.boundaries
+    view.boundaries = lambda step: (drawn.append(step), original(step))[1]  # type: ignore[method-assign]
+    try:
+        ctl.set_step(0)
+        ctl.playing = True  # (the clock stays off: the test moves the steps)
+        for k in range(1, 21):
+            ctl.set_step(k)
+        assert 1 <= len(drawn) <= 3  # the first at once, the rest within ~66 ms
+        qtbot.waitUntil(lambda: drawn[-1] == 20, timeout=2000)  # the last step always comes
+        for k in range(21, 31):
+            ctl.set_step(k)
+        count = len(drawn)
+        ctl.playing = False
+        ctl.playing_changed.emit(False)  # paused on step 30: drawn at once, exactly
+        assert drawn[count:] == [30]
+        qtbot.wait(120)
+        assert drawn[count:] == [30]  # and the waiting call was dropped
+        for label, path in ctl.network.paths.items():
+            want = contour_lines(net.predictions(path.weights[30], view.GRID), xs, ys, [0.5])
+            np.testing.assert_allclose(view.lines[label].getData()[0], want[0], atol=1e-12)
+        ctl.set_step(7)  # a scrub while paused: at once
+        assert drawn[-1] == 7
+    finally:
+        del view.boundaries
+        ctl.playing = False
+
+
 def test_a_handle_drag_retrains_from_the_lifted_point_and_refits_on_release(win) -> None:  # noqa: ANN001
     ctl = win.controller
     handle = win.surface.handles[None]
