@@ -7,9 +7,10 @@ and loading the first program (~0.7-0.9 s, warm compile cache). A thread does no
 imports hold the GIL (``gdviz.core.deferred``). A process does: it imports JAX and computes on
 the second core while the first builds the window. It is started first thing, before Qt is
 imported, and imports JAX while the window learns which scene it opens (a remembered one is in
-Qt's settings): then it is told. Measured with ``gdviz bench``'s start-up code
-on a 2-core machine, warm cache, three launches each alternating: first paths 2.46-3.10 s
-without it, 1.94-2.24 s with it (the window 1.16-1.52 s against 1.38-1.57 s).
+Qt's settings): then it is told. Measured with ``gdviz bench``'s start-up code on a quiet 2-core
+machine, eight launches each, alternating with the code before it: first paths 3.32-5.04 s
+before, 2.03-2.32 s with it (warm compile cache; 5.03-5.25 s against 3.59-4.23 s with an empty
+one), the window 1.44-1.88 s against 1.44-1.78 s.
 
 The window (:mod:`gdviz.ui.firstpicture`) shows these paths only if their scene equals its own,
 and only until its own computation of the same scene is done; that one then replaces them if
