@@ -73,10 +73,10 @@ def spawn() -> subprocess.Popen[bytes] | None:
     """Start the process, with pipes (its stderr discarded); it imports JAX until it is told the
     scene. None on a single core, where it would take the window's own core (the window then
     computes everything itself), or when no process can be started (an embedded interpreter
-    without ``sys.executable``, no processes left). Imports nothing of Qt or JAX here: it is
+    without ``sys.executable``, a frozen app, no processes left). Imports nothing of Qt or JAX here: it is
     the first thing a launch does."""
-    if (os.cpu_count() or 1) < 2 or not sys.executable:
-        return None
+    if (os.cpu_count() or 1) < 2 or not sys.executable or getattr(sys, "frozen", False):
+        return None  # (a frozen app's executable is the app itself, not a Python to run -m)
     try:
         return subprocess.Popen(
             [sys.executable, "-m", "gdviz.core.firstpicture"],

@@ -95,3 +95,19 @@ def test_a_request_line_carries_its_floats_exactly(rect) -> None:  # noqa: ANN00
 
     request = (rect, 512, 0.1)
     assert _parse_request(request_line(request).decode()) == request
+
+
+def test_no_process_is_started_where_it_would_not_help_or_could_not_run(monkeypatch) -> None:  # noqa: ANN001
+    import os
+    import sys
+
+    from gdviz.core.firstpicture import spawn
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)  # it would take the window's own core
+    assert spawn() is None
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)  # its executable is the app
+    assert spawn() is None
+    monkeypatch.setattr(sys, "frozen", False)
+    monkeypatch.setattr(sys, "executable", "")
+    assert spawn() is None
