@@ -90,6 +90,7 @@ class Controller(QObject):
     _minima_found = Signal(object, object)  # scene, problem with its minima (from the worker)
     _network_done = Signal(object, object)  # request, NetworkPicture or exception (worker)
     _jax_loaded = Signal()  # JAX, jax.numpy and optax are imported (from the worker)
+    jax_ready = Signal()  # what waited while jax_pending may run now
 
     def __init__(
         self,
@@ -112,9 +113,10 @@ class Controller(QObject):
         self.playing = False
         self.batch_view: str | None = None  # the entry whose mini-batch surface is drawn
         self.dragging = False  # a start handle is under the pointer
-        # The paths on screen came from the start-up process (gdviz.ui.firstpicture) and JAX is
+        # The first paths come from the start-up process (gdviz.ui.firstpicture) while JAX is
         # still loading here: what needs it (the data view's models, the statuses, the hover's
-        # loss) waits for results_changed after it has loaded, rather than stall the window.
+        # loss, a new surface) waits for jax_ready and results_changed after it has loaded,
+        # rather than stall the window (a hover or a zoom in the first seconds froze it).
         self.jax_pending = False
         self._background = background
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gdviz-compile")
@@ -154,6 +156,7 @@ class Controller(QObject):
                 self.busy_changed.emit(False)
             return
         self._first_pending = self._inflight = True  # (busy until the worker's are in)
+        self.jax_pending = not deferred.ready()
         self._pool.submit(self._load_and_compute, self.scene, self.problem)
         first.paths_ready.connect(self._on_first_paths)
         if first.scene is not None:  # they came before this call (their signal went unheard)
@@ -179,8 +182,9 @@ class Controller(QObject):
 
     def _on_jax_loaded(self) -> None:
         """JAX has loaded here: what waited for it is drawn (and playback starts, if it waits)."""
-        if self.jax_pending:
-            self.jax_pending = False
+        waited, self.jax_pending = self.jax_pending, False
+        self.jax_ready.emit()
+        if waited and self.results:
             self.results_changed.emit()
             if self._play_when_done:
                 self._play_when_done = False

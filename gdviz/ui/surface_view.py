@@ -163,6 +163,7 @@ class SurfaceView(pg.PlotWidget):
         self._resize_timer.timeout.connect(self._refresh_if_moved)
         self.vb.sigResized.connect(lambda *_: self._resize_timer.start())
         self.vb.sigResized.connect(lambda *_: self.update_paths())  # a pixel is another size
+        controller.jax_ready.connect(self._refresh_if_moved)  # a zoom made while JAX loaded
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
@@ -479,6 +480,8 @@ class SurfaceView(pg.PlotWidget):
                 return
             self.show_surface(s, rect)
             return
+        if self.controller.jax_pending:  # JAX is loading (the first seconds): once it has
+            return  # (jax_ready: _refresh_if_moved)
         rect, resolution, l2 = self.surface_request(resolution)
         self.show_surface(surface(self.controller.problem, rect, resolution, l2=l2), rect, l2)
 

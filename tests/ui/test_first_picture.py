@@ -77,7 +77,9 @@ def _drawn(line) -> bool:  # noqa: ANN001
     return xs is not None and len(xs) > 0
 
 
-def _teardown(window) -> None:  # noqa: ANN001
+def _teardown(window, gate: threading.Event | None = None) -> None:  # noqa: ANN001
+    if gate is not None:
+        gate.set()  # (a failed test's worker would keep the shutdown waiting)
     window.controller.shutdown()
     window.map_runner.shutdown()
 
@@ -127,7 +129,7 @@ def test_its_paths_are_shown_then_jax_parts_follow_and_the_windows_own_paths_hav
         window.surface.refresh_surface()  # what the window computes itself: the same picture
         np.testing.assert_array_equal(window.surface.image.image, shown)
     finally:
-        _teardown(window)
+        _teardown(window, held_worker)
 
 
 def test_its_paths_of_another_scene_are_never_shown_and_equal_paths_are_not_drawn_twice(
@@ -143,7 +145,7 @@ def test_its_paths_of_another_scene_are_never_shown_and_equal_paths_are_not_draw
         moved = scene.with_start((0.3, 0.7))
         first.send_paths(moved, simulate(moved))  # (the user's edit came first, say)
         qtbot.wait(20)
-        assert not ctl.results and not ctl.jax_pending
+        assert not ctl.results and ctl.jax_pending  # (what needs JAX waits from the start)
 
         ctl._first_pending = True  # again, now with this scene's own paths
         fresh = simulate(scene)
@@ -156,7 +158,7 @@ def test_its_paths_of_another_scene_are_never_shown_and_equal_paths_are_not_draw
         # JAX's arrival redrew what waited for it; the worker's equal paths changed nothing.
         assert ctl.results is fresh and changes == [1, 1]
     finally:
-        _teardown(window)
+        _teardown(window, held_worker)
 
 
 def test_the_real_process_sends_the_paths_and_a_surface_then_ends_when_closed(qtbot) -> None:  # noqa: ANN001
@@ -206,7 +208,7 @@ def test_a_move_of_the_start_while_jax_loads_is_computed_once_it_has(qtbot, held
         for label, path in ctl.results.items():
             np.testing.assert_array_equal(path.params, fresh[label].params)
     finally:
-        _teardown(window)
+        _teardown(window, held_worker)
 
 
 def test_when_loading_jax_fails_on_the_worker_the_window_does_not_wait_for_it_for_ever(
@@ -230,3 +232,43 @@ def test_when_loading_jax_fails_on_the_worker_the_window_does_not_wait_for_it_fo
         assert all(_drawn(line) for line in window.data_view.lines.values())
     finally:
         _teardown(window)
+
+
+def test_a_hover_or_a_zoom_while_jax_loads_waits_for_it_instead_of_freezing_the_window(
+    qtbot, held_worker
+) -> None:  # noqa: ANN001
+    from gdviz.ui import surface_view
+
+    scene = load_scene("linear-regression")
+    first = FakeFirstPicture()
+    window = _window(qtbot, scene, first)
+    ctl, view = window.controller, window.surface
+    computed: list = []
+    original = surface_view.surface
+    try:
+        surface_view.surface = lambda *a, **k: computed.append(a[1]) or original(*a, **k)
+        assert ctl.jax_pending and not ctl.results  # from the first frame, before any paths
+        texts: list[str] = []
+        view.hovered.connect(texts.append)
+        view._on_mouse_moved(view.vb.mapViewToScene(pg_point(1.0, 2.0)))
+        assert texts[-1].startswith("m = 1    b = 2") and "loss" not in texts[-1]
+        view.vb.translateBy(x=1.5, y=-0.5)  # a pan, then the surface it would compute
+        view.refresh_surface()
+        assert computed == [] and view.image.image is None
+        held_worker.set()
+        qtbot.waitUntil(
+            lambda: not ctl.jax_pending and view.image.image is not None, timeout=60_000
+        )
+        assert computed and computed[0] == view.visible_rect() == view._surface_rect
+        view._on_mouse_moved(view.vb.mapViewToScene(pg_point(1.0, 2.0)))
+        assert "loss = " in texts[-1]
+        qtbot.waitUntil(lambda: bool(ctl.results) and not ctl.busy, timeout=60_000)
+    finally:
+        surface_view.surface = original
+        _teardown(window, held_worker)
+
+
+def pg_point(x: float, y: float):  # noqa: ANN201
+    from PySide6.QtCore import QPointF
+
+    return QPointF(x, y)
