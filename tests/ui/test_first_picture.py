@@ -120,8 +120,9 @@ def test_its_paths_are_shown_then_jax_parts_follow_and_the_windows_own_paths_hav
         qtbot.waitUntil(lambda: not ctl.busy, timeout=60_000)
         for label, path in ctl.results.items():  # the window's own paths replaced them
             np.testing.assert_array_equal(path.params, fresh[label].params)
-        assert all(_drawn(line) for line in window.data_view.lines.values())
-        assert not row.status.text().startswith("…")
+        lines = window.data_view.lines.values()
+        qtbot.waitUntil(lambda: all(_drawn(line) for line in lines))  # (on the views' beat)
+        qtbot.waitUntil(lambda: not row.status.text().startswith("…"))  # (on the panels' beat)
         # No longer needed once the window has its own:
         qtbot.waitUntil(lambda: first.closed > 0, timeout=5000)
         shown = window.surface.image.image.copy()
@@ -229,7 +230,8 @@ def test_when_loading_jax_fails_on_the_worker_the_window_does_not_wait_for_it_fo
     try:
         qtbot.waitUntil(lambda: not ctl.busy, timeout=60_000)
         assert ctl.results is first.results and not ctl.jax_pending and ctl.playing
-        assert all(_drawn(line) for line in window.data_view.lines.values())
+        lines = window.data_view.lines.values()
+        qtbot.waitUntil(lambda: all(_drawn(line) for line in lines))  # (on the views' beat)
     finally:
         _teardown(window)
 

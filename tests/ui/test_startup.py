@@ -176,7 +176,7 @@ ctl = window.controller
 while not ctl.results:
     app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
 seen["ends"] = {k: t.params[-1].tolist() for k, t in ctl.results.items()}
-for _ in range(500):  # the surface follows the paths (drawn a frame after them)
+for _ in range(6000):  # the surface follows the paths (from the start-up process, or the window)
     if window.surface.image.image is not None:
         break
     app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
