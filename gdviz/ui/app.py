@@ -112,7 +112,8 @@ def launch(scene_ref: str | None = None, *, remember: bool = True) -> MainWindow
     searched), and loads it here.
 
     Meanwhile a second process reads the scene too and computes its first paths and surface
-    on the second core (:mod:`gdviz.ui.firstpicture`): they are on screen ~0.5-0.9 s sooner.
+    on the second core (:mod:`gdviz.ui.firstpicture`): they are on screen ~1.2-1.4 s sooner
+    (medians of eight quiet launches, warm compile cache: 3.5-3.7 s before, 2.2-2.3 s with it).
 
     ``remember=False`` (``gdviz bench``'s start-up figures) reads and writes no settings: the
     named scene at the default size, as on a first launch.
