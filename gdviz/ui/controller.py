@@ -177,7 +177,6 @@ class Controller(QObject):
         if not self._first_pending or scene != self.scene:
             return
         self._adopted = self.scene  # (the one equal to it here: the worker computes this one)
-        self.jax_pending = not deferred.ready()
         self._apply(self.scene, results)
 
     def _on_jax_loaded(self) -> None:

@@ -43,6 +43,7 @@ from gdviz.ui.surface_view import OverlayLayer, SurfaceView
 from gdviz.ui.theme import LIGHT, PRESENTER_SCALE, THEMES, Theme
 
 if TYPE_CHECKING:
+    from gdviz.core.firstpicture import SurfaceRequest
     from gdviz.core.surface import Surface
     from gdviz.ui.equations import EquationPanel
     from gdviz.ui.firstpicture import FirstPicture
@@ -244,7 +245,7 @@ class MainWindow(QMainWindow):
         # launches each, alternating, same run).
         self._first_paths_pending = background
         self._first_picture = first_picture if background else None
-        self._first_surface: tuple[object, ...] | None = None  # the request it answered
+        self._first_surface: SurfaceRequest | None = None  # the request it answered
         self.controller = Controller(scene, background=background, defer=background, parent=self)
         ctl = self.controller
         self.surface = SurfaceView(ctl, LIGHT)
@@ -450,7 +451,7 @@ class MainWindow(QMainWindow):
         self._end_first_picture()
         gc.freeze()
 
-    def _on_first_surface(self, request: tuple[object, ...], surface: Surface) -> None:
+    def _on_first_surface(self, request: SurfaceRequest, surface: Surface) -> None:
         """The start-up process's surface: drawn if none is yet, and if it is what the view
         would compute now (the same scene, rectangle, resolution and L2 term)."""
         first, ctl = self._first_picture, self.controller
@@ -462,7 +463,7 @@ class MainWindow(QMainWindow):
         ):
             return
         rect, _, l2 = request
-        self.surface.show_surface(surface, rect, l2)  # type: ignore[arg-type]
+        self.surface.show_surface(surface, rect, l2)
         self._first_surface = request
 
     def _end_first_picture(self) -> None:

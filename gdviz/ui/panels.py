@@ -1304,8 +1304,8 @@ class PlaybackBar(QWidget):
 
     def refresh(self, step: int) -> None:
         """Show ``step`` and the step count exactly, now."""
-        self.timeline_throttle.flush()
-        self.readout_throttle.flush()
+        self.timeline_throttle.cancel()  # (shown here: a waiting call would show it again)
+        self.readout_throttle.cancel()
         self._show_timeline(step)
         if self.steps.value() != self.controller.steps:
             _set_quietly(self.steps, lambda: self.steps.setValue(self.controller.steps))

@@ -389,7 +389,6 @@ class LossPlot(pg.PlotWidget):
         cache = QGraphicsItem.CacheMode
         for curve in (*self.curves.values(), *self.lr_curves.values()):
             curve.setCacheMode(cache.DeviceCoordinateCache if on else cache.NoCache)
-        for curve in (*self.curves.values(), *self.lr_curves.values()):
             curve.opts["antialias"] = on
             curve.update()
 

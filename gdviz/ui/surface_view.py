@@ -12,6 +12,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QLabel
 
+from gdviz.core.firstpicture import SurfaceRequest
 from gdviz.core.plane import PlaneSurface
 from gdviz.core.problems import Rect
 from gdviz.core.scene import MAX_COORD
@@ -485,7 +486,7 @@ class SurfaceView(pg.PlotWidget):
         rect, resolution, l2 = self.surface_request(resolution)
         self.show_surface(surface(self.controller.problem, rect, resolution, l2=l2), rect, l2)
 
-    def surface_request(self, resolution: int = RESOLUTION) -> tuple[Rect, int, float]:
+    def surface_request(self, resolution: int = RESOLUTION) -> SurfaceRequest:
         """What :meth:`refresh_surface` evaluates for a two-parameter problem: the visible
         rectangle, the grid's resolution, and the L2 term added. (The start-up process is asked
         for the first surface with it: :mod:`gdviz.ui.firstpicture`.)"""
