@@ -7,7 +7,16 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QImage,
+    QPaintEngine,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QTransform,
+)
 from PySide6.QtWidgets import QGraphicsItem
 
 from gdviz.core.optimizers import Convention
@@ -285,6 +294,9 @@ class PlayedPath(Curve):
         self._base: tuple[int, QPainterPath] | None = None  # (n, path of full[kept[:n]])
         self._pieces_from: float | None = None  # the first step drawn in pieces (inf: none)
         self._pieces: list[QPainterPath] = []  # full[kept[PIECE * i : PIECE * (i + 1) + 1]]
+        self._board: QImage | None = None  # pieces[:_board_done], stroked in device pixels
+        self._board_key: tuple | None = None  # (device transform, pen, antialias, extent)
+        self._board_done = 0
 
     PIECE = 4
     """Segments per piece of a path that crosses itself again and again (see :meth:`paint`)."""
@@ -315,6 +327,7 @@ class PlayedPath(Curve):
         self._finite_until = int(np.argmin(finite)) if not finite.all() else len(full)
         fx, fy = full[finite, 0], full[finite, 1]
         self._pieces, self._pieces_from = [], None
+        self._board = self._board_key = None
         # Every prefix fits: no step changes the geometry.
         self._bounds = (float(fx.min()), float(fx.max()), float(fy.min()), float(fy.max()))
         self._path = self._prefix_path(step)
@@ -349,13 +362,15 @@ class PlayedPath(Curve):
     def paint(self, painter: QPainter, *args: object) -> None:
         """One path, as a Curve; a played part that crossed its own box more than ``SWEEPS``
         times (plain GD bouncing from wall to wall of a narrow valley, as on fair-race) in
-        pieces of ``PIECE`` segments. Qt's antialiased stroke of one path that overlaps itself
-        that often costs about the square of its length: 40 ms for GD's 100 segments on
-        fair-race at 1600x1000 (the whole frame ~20 ms, as a repaint covers most of it), 7.7 ms
-        in pieces of 4 (one path of pieces: 44 ms). The same pixels are covered, but for round
-        caps where pieces meet (one path joins bevelled there), and where the antialiased edges
-        of two pieces overlap they blend twice (over 90% of the covered pixels within 3 levels
-        of 255: tests/ui/test_frames.py)."""
+        pieces of ``PIECE`` segments, the finished ones from a board (see :meth:`_paint_board`).
+
+        Qt's antialiased stroke of one path that overlaps itself that often costs about the
+        square of its length: 40 ms for GD's 100 segments on fair-race at 1600x1000 (the whole
+        frame ~20 ms, as a repaint covers most of it), 7.7 ms in pieces of 4 (one path of
+        pieces: 44 ms). The same pixels are covered, but for round caps where pieces meet (one
+        path joins bevelled there), and where the antialiased edges of two pieces overlap they
+        blend twice (over 90% of the covered pixels within 3 levels of 255:
+        tests/ui/test_frames.py)."""
         full = self._full
         if full is None or self._path.isEmpty() or not self._in_pieces(self._step):
             return super().paint(painter, *args)
@@ -366,16 +381,74 @@ class PlayedPath(Curve):
             xy = full[kept[i : i + self.PIECE + 1]]
             self._pieces.append(pg.arrayToQPath(xy[:, 0], xy[:, 1]))
         done = (n - 1) // self.PIECE  # pieces that end on or before the last kept point
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, bool(self.opts["antialias"]))
-        painter.setPen(self.opts["pen"])  # type: ignore[arg-type]
-        for piece in self._pieces[:done]:
-            painter.drawPath(piece)
+        pen = self.opts["pen"]
+        antialias = bool(self.opts["antialias"])
+        if not self._paint_board(painter, done, pen, antialias):  # type: ignore[arg-type]
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, antialias)
+            painter.setPen(pen)  # type: ignore[arg-type]
+            for piece in self._pieces[:done]:
+                painter.drawPath(piece)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, antialias)
+        painter.setPen(pen)  # type: ignore[arg-type]
         rest = full[kept[self.PIECE * done : n]]
         if int(kept[n - 1]) != self._step:
             rest = np.concatenate([rest, full[self._step : self._step + 1]])
         if len(rest) >= 2:
             painter.drawPath(pg.arrayToQPath(rest[:, 0], rest[:, 1]))
         return None
+
+    BOARD_PIXELS = 1 << 24
+    """The largest board (device pixels); a path whose visible part would need more is
+    stroked piece by piece instead."""
+
+    def _paint_board(self, painter: QPainter, done: int, pen: QPen, antialias: bool) -> bool:
+        """Draw ``pieces[:done]`` from a board: an image in device pixels, the size of the
+        path's visible part, onto which the pieces are stroked once each, as a whiteboard.
+        A playback step strokes the piece it finished (if any) and blits the board inside the
+        area being repainted: fair-race's GD, a band across its valley repainted each step,
+        cost ~4.6 ms a frame stroked piece by piece, <1 ms from the board (steps 10-70).
+        A new zoom, pan, size, pen or path makes a new board, and a step back redraws it.
+
+        A board's pixels may differ from a direct stroke's by a level of rounding (the layer is
+        blended, not each stroke): a step repaints the whole piece being finished, so a
+        partial repaint always leaves what a full one draws.
+
+        Returns False where the pieces are to be stroked one by one: a board would be larger
+        than ``BOARD_PIXELS``, or the painter is not drawing pixels (an SVG or PDF figure keeps
+        its paths)."""
+        engine = painter.paintEngine()
+        if engine is None or engine.type() != QPaintEngine.Type.Raster:
+            return False
+        world = painter.deviceTransform()
+        visible = self.boundingRect()
+        view = self.getViewBox()
+        if view is not None:
+            visible = visible.intersected(view.viewRect())
+        extent = world.mapRect(visible).toAlignedRect()
+        if extent.isEmpty() or extent.width() * extent.height() > self.BOARD_PIXELS:
+            self._board = self._board_key = None
+            return extent.isEmpty()  # nothing to draw, or stroked piece by piece
+        key = (world, QPen(pen), antialias, extent)
+        if self._board is None or self._board_key != key or self._board_done > done:
+            self._board = QImage(extent.size(), QImage.Format.Format_ARGB32_Premultiplied)
+            self._board.fill(0)
+            self._board_key, self._board_done = key, 0
+        if self._board_done < done:
+            board = QPainter(self._board)
+            board.setRenderHint(QPainter.RenderHint.Antialiasing, antialias)
+            board.setTransform(world * QTransform.fromTranslate(-extent.x(), -extent.y()))
+            board.setPen(pen)
+            for piece in self._pieces[self._board_done : done]:
+                board.drawPath(piece)
+            board.end()
+            self._board_done = done
+        painter.save()
+        painter.resetTransform()  # what is left maps to the device: its pixel ratio, an offset
+        to_device, _ = painter.deviceTransform().inverted()
+        painter.setTransform(QTransform.fromTranslate(extent.x(), extent.y()) * to_device)
+        painter.drawImage(QPointF(0.0, 0.0), self._board)  # pixel for pixel
+        painter.restore()
+        return True
 
     def _in_pieces(self, step: int) -> bool:
         """Whether the played part at ``step`` is drawn in pieces (see :meth:`paint`): only
@@ -401,9 +474,13 @@ class PlayedPath(Curve):
 
     def _repaint_between(self, a: int, b: int) -> None:
         """Repaint what steps ``a < b`` draw differently: the segments from the last kept point
-        at or before ``a`` to ``b`` (the others, and their joins, are the same)."""
+        at or before ``a`` to ``b`` (the others, and their joins, are the same). In pieces, from
+        the first point of the piece that point ends or is in: a finished piece moves from a
+        direct stroke to the board, which may differ by a level of rounding."""
         assert self._full is not None
         n = int(np.searchsorted(self._kept, a, side="right"))
+        if n and self._in_pieces(a):
+            n = self.PIECE * ((n - 1) // self.PIECE) + 1
         start = int(self._kept[n - 1]) if n else 0
         pts = self._full[start : b + 1]
         if b >= self._finite_until:

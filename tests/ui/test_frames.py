@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QPoint, QPointF, QRect
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QBuffer, QPoint, QPointF, QRect
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtSvg import QSvgGenerator
 
 from gdviz.ui.items import PlayedPath, thin_indices, thinned_prefix
 from tests.ui.windows import quiet_window
@@ -262,9 +263,51 @@ def test_a_path_that_crosses_itself_again_and_again_is_drawn_in_pieces_exactly(w
         assert not item._in_pieces(39)
         item.opts["antialias"] = True
         _assert_screen_is_a_fresh_repaint(win, qapp)
+        # The finished pieces (every point is kept here) come from a board, stroked once each:
+        # steps add to it. (A grab paints with another device transform: a board of its own.)
+        item.set_prefix(full, kept, 40)
+        win.surface.viewport().repaint()
+        board = item._board
+        assert board is not None and item._board_done == 40 // item.PIECE
+        for step in range(41, 49):
+            item.set_prefix(full, kept, step)
+            qapp.processEvents()
+        assert item._board is board and item._board_done == 48 // item.PIECE
+        _assert_screen_is_a_fresh_repaint(win, qapp)
         item.set_prefix(full, kept, 119)  # a jump to the end
         qapp.processEvents()
         _assert_screen_is_a_fresh_repaint(win, qapp)
+        item.set_prefix(full, kept, 57)  # back: the board drawn anew, with fewer pieces
+        win.surface.viewport().repaint()
+        assert item._board_done == 57 // item.PIECE
+        _assert_screen_is_a_fresh_repaint(win, qapp)
+        # A vector figure (SVG, PDF) gets the pieces as paths, not the board's pixels.
+        buffer = QBuffer()
+        svg = QSvgGenerator()
+        svg.setOutputDevice(buffer)
+        svg.setSize(win.surface.size())
+        item._board = None
+        painter = QPainter(svg)
+        painter.setTransform(item.deviceTransform(win.surface.viewportTransform()))
+        item.paint(painter)
+        painter.end()
+        assert item._board is None
+        text = bytes(buffer.data()).decode()
+        assert "<image" not in text and text.count("<path") >= 57 // item.PIECE
+        view = win.surface.plot.getViewBox()
+        view.scaleBy((0.8, 0.8))  # a zoom: a board for the new view, steps on from there
+        qapp.processEvents()
+        win.surface.viewport().repaint()
+        assert item._board is not board
+        board = item._board
+        for step in range(58, 70):
+            item.set_prefix(full, kept, step)
+            qapp.processEvents()
+        assert item._board is board and item._board_done == 69 // item.PIECE
+        _assert_screen_is_a_fresh_repaint(win, qapp)
+        view.scaleBy((1.25, 1.25))
+        item.set_prefix(full, kept, 119)
+        qapp.processEvents()
         pieces = _pixels(win.surface.grab().toImage()).astype(int)
         item.SWEEPS = np.inf  # the same step as one path
         item.set_prefix(full, kept.copy(), 119)
