@@ -392,6 +392,8 @@ class Faithfulness:
       gap_step_by_entry: the step of that largest gap.
       plane_loss: ``{label: (steps + 1,)}`` the loss at each projected point (what the surface
         shows under the path; the recorded loss is the path's own).
+      gaps_pending: the gaps were not worked out (``faithfulness(..., gaps=False)``): the three
+        maps above are empty.
     """
 
     explained: float
@@ -399,6 +401,7 @@ class Faithfulness:
     gap_by_entry: Mapping[str, float]
     gap_step_by_entry: Mapping[str, int]
     plane_loss: Mapping[str, NDArray]
+    gaps_pending: bool = False
 
     @property
     def max_gap(self) -> float:
@@ -411,10 +414,19 @@ def faithfulness(
     plane: Plane,
     weights: Mapping[str, NDArray],
     loss: Mapping[str, NDArray],
+    *,
+    gaps: bool = True,
 ) -> Faithfulness:
-    """The readout for paths ``{label: (steps + 1, P)}`` whose true losses are ``loss``."""
+    """The readout for paths ``{label: (steps + 1, P)}`` whose true losses are ``loss``.
+
+    ``gaps=False``: the shares alone (a projection); the gaps need the loss at every projected
+    point, a forward pass over the data per step of every path, which cost about as much as the
+    training itself (moons, 3 x 300 steps: 17 of a 44 ms drag update)."""
     labels = list(weights)
     stacked = np.concatenate([np.asarray(weights[k]) for k in labels])
+    if not gaps:
+        shares = {label: plane.explained(np.asarray(weights[label])) for label in labels}
+        return Faithfulness(plane.explained(stacked), shares, {}, {}, {}, gaps_pending=True)
     projected = plane.lift(plane.project(stacked))
     on_plane = losses_at(network, projected)
     plane_loss, gaps, steps, shares = {}, {}, {}, {}

@@ -193,13 +193,18 @@ class NetworkPicture:
 
 
 def compute(
-    scene: Scene, init: NDArray | None = None, previous: NetworkPicture | None = None
+    scene: Scene,
+    init: NDArray | None = None,
+    previous: NetworkPicture | None = None,
+    *,
+    gaps: bool = True,
 ) -> NetworkPicture:
     """Train ``scene`` from ``init`` (None: its seeded initial weights) and picture it.
 
     ``previous``: keep its plane, view and surface (a drag of the start handle: the paths are
     projected onto the SAME plane, so the picture does not jump per pointer move); None fits
-    the plane the scene asks for through these paths.
+    the plane the scene asks for through these paths. ``gaps=False`` leaves the faithfulness
+    gaps of a kept plane to :func:`judged` (a fitted plane's are always worked out).
 
     Raises:
       SceneError: the core refuses the scene (a loss not finite at the start, a plane that
@@ -218,10 +223,22 @@ def compute(
         plane, view = previous.picture.plane, previous.picture.view
         weights = {label: p.weights for label, p in paths.items()}
         coords = {label: plane.project(w) for label, w in weights.items()}
-        judged = faithfulness(network, plane, weights, {k: p.loss for k, p in paths.items()})
+        losses = {k: p.loss for k, p in paths.items()}
+        judged = faithfulness(network, plane, weights, losses, gaps=gaps)
         pic = Picture(network, paths, plane, coords, view, judged)
         surf, problem, fitted = previous.surface, previous.problem, False
     return NetworkPicture(scene, pic, surf, problem, trajectories(pic), network.init, fitted)
+
+
+def judged(pic: NetworkPicture) -> NetworkPicture:
+    """``pic`` with its faithfulness gaps worked out (itself if they are)."""
+    if not pic.picture.faithfulness.gaps_pending:
+        return pic
+    p = pic.picture
+    weights = {label: path.weights for label, path in p.paths.items()}
+    losses = {label: path.loss for label, path in p.paths.items()}
+    whole = faithfulness(p.network, p.plane, weights, losses)
+    return dataclasses.replace(pic, picture=dataclasses.replace(p, faithfulness=whole))
 
 
 def provisional_problem(scene: Scene) -> PlaneProblem:
@@ -261,16 +278,21 @@ def faithfulness_html(
     ]
     if not pic.fitted:  # its own line: on the first it ran into the colour bar
         lines.insert(1, f"<span style='{ink}'><i>(plane kept while dragging)</i></span>")
+
+    def entry(label: str, text: str) -> str:
+        return (
+            f"<span style='color:{colors.get(label, foreground)}'>■</span>"
+            f"<span style='{ink}'> {html.escape(label)}: {text}</span>"
+        )
+
+    if f.gaps_pending:  # the handle is on the move: worked out when it rests
+        lines += [entry(label, "…") for label in pic.paths if label in visible]
     for label, gap in f.gap_by_entry.items():
         if label not in visible:
             continue
         start = float(pic.paths[label].loss[0])
         share = gap / max(abs(start), 1e-12)
-        text = f"{gap:.2g} ({share:.0%} of L₀)" if np.isfinite(gap) else "∞"
-        lines.append(
-            f"<span style='color:{colors.get(label, foreground)}'>■</span>"
-            f"<span style='{ink}'> {html.escape(label)}: {text}</span>"
-        )
+        lines.append(entry(label, f"{gap:.2g} ({share:.0%} of L₀)" if np.isfinite(gap) else "∞"))
     return "<br>".join(lines)
 
 

@@ -161,6 +161,12 @@ def test_faithfulness_of_paths_on_and_off_the_plane() -> None:
         assert np.allclose(judged.plane_loss[k], loss_on[k], rtol=1e-12)
         assert judged.explained_by_entry[k] == pytest.approx(plane.explained(paths[k]))
     assert judged.max_gap == max(judged.gap_by_entry.values()) > 0
+    # Without the gaps (a drag's outdated move): the same shares, nothing else worked out.
+    pending = faithfulness(NET, plane, paths, true_loss, gaps=False)
+    assert pending.gaps_pending and not judged.gaps_pending
+    assert pending.explained == judged.explained
+    assert pending.explained_by_entry == judged.explained_by_entry
+    assert not pending.gap_by_entry and not pending.gap_step_by_entry and not pending.plane_loss
 
 
 def test_view_of_holds_every_point_and_is_square() -> None:

@@ -170,6 +170,46 @@ def test_a_handle_drag_retrains_from_the_lifted_point_and_refits_on_release(win)
     assert abs(pos.x()) < 1e-9 and abs(pos.y()) < 1e-9
 
 
+def test_an_outdated_move_leaves_the_readout_s_gaps_for_when_the_handle_rests(win) -> None:  # noqa: ANN001
+    """Paths of a move that a newer move has replaced by the time they are trained skip the
+    gaps (a forward pass per step of every path): the readout shows "…" for them. The newest
+    move's paths get them: the largest |true loss − loss at the projected point|, numpy's."""
+    from gdviz.ui import network as net
+
+    ctl = win.controller
+    plane = ctl.network.picture.plane
+    waiting = ctl._network_request
+    older = (ctl.scene, plane.lift(np.array((0.3, -0.2))), True)
+    newest = (ctl.scene, plane.lift(np.array((0.35, -0.25))), True)
+    try:
+        ctl._network_request = newest
+        moving = ctl._network_result(older)
+        resting = ctl._network_result(newest)
+    finally:
+        ctl._network_request = waiting
+    pending = moving.picture.faithfulness
+    assert pending.gaps_pending and not pending.gap_by_entry and not pending.plane_loss
+    colors = ctl.colors(win.current_theme())
+    text = net.faithfulness_html(moving, colors, {"SGD", "Adam"}, "#000000")
+    assert text.count(": …") == 2 and "Momentum" not in text
+    assert f"<b>{pending.explained:.0%}</b> of the movement" in text  # a projection: shown
+    whole = resting.picture.faithfulness
+    assert not whole.gaps_pending
+    arch, x, y = resting.picture.network.arch, resting.picture.network.x, resting.picture.network.y
+    for label, path in resting.paths.items():
+        feet = plane.lift(_projected(plane, path.weights))
+        gaps = [abs(path.loss[k] - _np_loss(arch, feet[k], x, y)) for k in range(path.steps + 1)]
+        assert whole.gap_by_entry[label] == pytest.approx(max(gaps), rel=1e-8)
+        assert whole.gap_step_by_entry[label] == int(np.argmax(gaps))
+    # Worked out later, the outdated move's gaps are those of a picture judged at once.
+    later = net.judged(moving).picture.faithfulness
+    at_once = net.compute(ctl.scene, older[1], ctl.network).picture.faithfulness
+    assert later.gap_by_entry == pytest.approx(at_once.gap_by_entry, rel=1e-12)
+    assert later.explained == pending.explained == at_once.explained
+    text = net.faithfulness_html(net.judged(moving), colors, {"SGD", "Adam"}, "#000000")
+    assert ": …" not in text and "of L₀" in text
+
+
 def test_a_scene_switch_to_and_from_a_network_leaves_nothing_stale(win, qapp) -> None:  # noqa: ANN001
     ctl = win.controller
     assert ctl.load("rosenbrock")
@@ -235,6 +275,8 @@ def test_the_worker_keeps_the_old_picture_and_the_newest_position_wins(win, qtbo
         qtbot.waitUntil(lambda: not ctl.busy, timeout=60_000)
         latest = plane.lift(np.array((0.6, 0.3)))
         assert ctl.network.picture.plane is plane and not ctl.network.fitted
+        # The handle rests: its readout's gaps are worked out (the newest move's paths).
+        assert not ctl.network.picture.faithfulness.gaps_pending
         np.testing.assert_array_equal(ctl.network.init, latest)
         ctl.end_drag()
         qtbot.waitUntil(lambda: not ctl.busy and ctl.network.fitted, timeout=60_000)
