@@ -422,8 +422,10 @@ class PlayedPath(Curve):
         world = painter.deviceTransform()
         visible = self.boundingRect()
         view = self.getViewBox()
-        if view is not None:
-            visible = visible.intersected(view.viewRect())
+        if view is not None:  # the view's rectangle, in this item's coordinates
+            shown = self.mapRectFromView(view.viewRect())
+            if shown is not None:
+                visible = visible.intersected(shown)
         extent = world.mapRect(visible).toAlignedRect()
         if extent.isEmpty() or extent.width() * extent.height() > self.BOARD_PIXELS:
             self._board = self._board_key = None

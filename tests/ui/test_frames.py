@@ -335,3 +335,33 @@ def test_a_path_that_crosses_itself_again_and_again_is_drawn_in_pieces_exactly(w
     finally:
         win.surface.plot.removeItem(item)
         qapp.processEvents()
+
+
+def test_a_played_path_in_pieces_on_its_own_coordinates_draws_its_board_in_place(win, qapp) -> None:  # noqa: ANN001, E501
+    """The board covers the path's visible part in the item's own coordinates: an item moved by
+    three view widths to the left, with its data moved as far right, draws what the plain item
+    draws (in the view's coordinates its data lie outside the view)."""
+    from gdviz.ui.items import round_pen
+
+    (x0, x1), (y0, y1) = win.controller.view_rect()
+    k = np.arange(80)
+    full = np.column_stack(
+        [x0 + (x1 - x0) * (0.2 + 0.6 * k / 80), 0.5 * (y0 + y1) + 0.4 * (y1 - y0) * (-0.97) ** k]
+    )
+    kept = thin_indices(full, 0.0)
+    pictures = []
+    for shift in (0.0, 3.0 * (x1 - x0)):
+        item = PlayedPath(round_pen("#d62728", 3.5))
+        item.setZValue(30)
+        item.setPos(-shift, 0.0)
+        win.surface.plot.addItem(item)
+        try:
+            item.set_prefix(full + [shift, 0.0], kept, 79)
+            qapp.processEvents()
+            assert item._in_pieces(79)
+            pictures.append(_pixels(win.surface.grab().toImage()).astype(int))
+            assert item._board is not None and item._board_done == 79 // item.PIECE
+        finally:
+            win.surface.plot.removeItem(item)
+            qapp.processEvents()
+    assert np.abs(pictures[0] - pictures[1]).max() <= 1
