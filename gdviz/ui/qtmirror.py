@@ -15,12 +15,15 @@ sets on a mirror stays on the mirror. Anything else that asks gets the real attr
 
 If pyqtgraph is already imported, or its loop is not recognised (another version), nothing
 changes but the time its import takes (tests/ui/test_qtmirror.py checks that it is recognised).
+``dir()``, ``__all__`` (a star import) and ``__file__`` read as a copy's did.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
+from pathlib import Path
 from types import ModuleType
 
 _MIRRORED = ("QtCore", "QtGui", "QtWidgets")
@@ -29,14 +32,29 @@ _MIRRORED = ("QtCore", "QtGui", "QtWidgets")
 class _Mirror(ModuleType):
     """``pyqtgraph.Qt.<name>``: PySide6's module of that name, read through on first use."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, folder: Path | None = None) -> None:
+        """``folder``: pyqtgraph's ``Qt`` package, whose ``<name>/__init__.py`` this stands for."""
         super().__init__(f"pyqtgraph.Qt.{name}")
         self.__dict__["_source_name"] = f"PySide6.{name}"
+        if folder is not None:  # as pyqtgraph's own module has (the copy loop would give PySide6's)
+            self.__file__ = str(folder / name / "__init__.py")
+            self.__path__ = [str(folder / name)]
 
     def _source(self) -> ModuleType:
         return importlib.import_module(self.__dict__["_source_name"])
 
+    def _public(self) -> list[str]:
+        return sorted(
+            {n for n in dir(self._source()) if not n.startswith("_")}
+            | {n for n in self.__dict__ if not n.startswith("_")}
+        )
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(dir(self._source())) | set(self.__dict__))
+
     def __getattr__(self, name: str) -> object:
+        if name == "__all__":  # ``from pyqtgraph.Qt.QtCore import *``: everything, as a copy had
+            return self._public()
         if name.startswith("__"):
             raise AttributeError(name)
         caller = sys._getframe(1)  # noqa: SLF001 (the only way to know who asks)
@@ -57,8 +75,12 @@ class _Mirror(ModuleType):
 
 
 def install() -> None:
-    """Put the mirrors in place, unless pyqtgraph is imported already."""
+    """Put the mirrors in place, unless pyqtgraph is imported already (or not installed)."""
     if "pyqtgraph" in sys.modules:
         return
+    spec = importlib.util.find_spec("pyqtgraph")  # found, not imported
+    if spec is None or not spec.submodule_search_locations:
+        return
+    folder = Path(next(iter(spec.submodule_search_locations))) / "Qt"
     for name in _MIRRORED:
-        sys.modules.setdefault(f"pyqtgraph.Qt.{name}", _Mirror(name))
+        sys.modules.setdefault(f"pyqtgraph.Qt.{name}", _Mirror(name, folder))

@@ -19,6 +19,10 @@ import PySide6.QtWidgets
 import gdviz.ui
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+def star(module):
+    space = {}
+    exec(f"from {module.__name__} import *", space)
+    return space
 before = {n: len(vars(sys.modules["pyqtgraph.Qt." + n])) for n in ("QtCore", "QtGui", "QtWidgets")}
 everything = {n: len(dir(getattr(PySide6, n))) for n in ("QtCore", "QtGui", "QtWidgets")}
 app = QtWidgets.QApplication([])
@@ -32,6 +36,10 @@ print(json.dumps({
              QtWidgets.QWidget is PySide6.QtWidgets.QWidget, pg.QtCore.Qt is PySide6.QtCore.Qt],
     "opengl": QtWidgets.QOpenGLWidget.__name__,
     "kept_apart": hasattr(PySide6.QtWidgets, "QOpenGLWidget"),
+    "dir": sorted(set(dir(PySide6.QtWidgets)) - set(dir(QtWidgets))),
+    "star": sorted(set(n for n in dir(PySide6.QtWidgets) if not n.startswith("_"))
+                   - set(star(QtWidgets))),
+    "file": __import__("pathlib").Path(QtCore.__file__).parts[-4:],
 }))
 """
 
@@ -40,7 +48,7 @@ def test_the_mirrors_build_no_class_at_import_and_hand_out_pyside_s_own() -> Non
     """In a fresh interpreter (pyqtgraph is imported once per process): after ``import
     pyqtgraph`` the mirrors hold a fraction of PySide6's names (the copy loop built every
     class), and what they hand out is PySide6's, with pyqtgraph's own additions on the
-    mirror only."""
+    mirror only. Whoever lists them (``dir``, a star import) gets every name."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     out = subprocess.run(
         [sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, timeout=120
@@ -54,6 +62,9 @@ def test_the_mirrors_build_no_class_at_import_and_hand_out_pyside_s_own() -> Non
     assert seen["same"] == [True, True, True, True]
     assert seen["opengl"] == "QOpenGLWidget"
     assert not seen["kept_apart"]
+    # dir(), a star import and __file__ read as pyqtgraph's copy did.
+    assert seen["dir"] == [] and seen["star"] == []
+    assert seen["file"] == ["pyqtgraph", "Qt", "QtCore", "__init__.py"]
 
 
 def test_a_mirror_answers_the_copy_loop_without_building_and_reads_through_after() -> None:
