@@ -667,6 +667,10 @@ class Controller(QObject):
         if isinstance(result, Exception):
             if request is newest:
                 self.error.emit(f"Could not train the network: {result}")
+                if self.network is not None and self.network.picture.faithfulness.gaps_pending:
+                    # What stays on screen is a move's picture (a refit on release failed):
+                    # its readout gets its gaps now, never to wait for another move.
+                    self._apply_network(net.judged(self.network))
         elif request[0] is self.scene:  # a run of an older scene is never shown
             self._apply_network(result)  # type: ignore[arg-type]
         if stale:  # the newest request, or another scene's compile, waited for this one

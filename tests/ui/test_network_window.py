@@ -210,6 +210,31 @@ def test_an_outdated_move_leaves_the_readout_s_gaps_for_when_the_handle_rests(wi
     assert ": …" not in text and "of L₀" in text
 
 
+def test_a_failed_refit_leaves_the_last_move_s_picture_with_its_gaps(win) -> None:  # noqa: ANN001, ARG001 (win: programs compiled)
+    """The release's refit fails after the last move's paths were trained while a newer
+    request waited: the picture that stays gets its gaps (the readout never stays at "…")."""
+    from gdviz.core.scene import SceneError
+    from gdviz.ui.controller import Controller
+
+    ctl = Controller(load_scene("moons"), background=False)
+    errors: list[str] = []
+    ctl.error.connect(errors.append)
+    try:
+        plane = ctl.network.picture.plane
+        move = (ctl.scene, plane.lift(np.array((0.2, 0.1))), True)
+        refit = (ctl.scene, move[1], False)
+        ctl._network_request = refit  # the release came while the move trained
+        ctl._apply_network(ctl._network_result(move))
+        assert ctl.network.picture.faithfulness.gaps_pending
+        ctl._on_network_done(refit, SceneError("the paths span no plane"))
+        assert errors and "span no plane" in errors[0]
+        whole = ctl.network.picture.faithfulness
+        assert not whole.gaps_pending and set(whole.gap_by_entry) == set(ctl.network.paths)
+        np.testing.assert_array_equal(ctl.network.init, move[1])  # the same picture, judged
+    finally:
+        ctl.shutdown()
+
+
 def test_a_scene_switch_to_and_from_a_network_leaves_nothing_stale(win, qapp) -> None:  # noqa: ANN001
     ctl = win.controller
     assert ctl.load("rosenbrock")
