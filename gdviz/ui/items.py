@@ -383,13 +383,11 @@ class PlayedPath(Curve):
         done = (n - 1) // self.PIECE  # pieces that end on or before the last kept point
         pen = self.opts["pen"]
         antialias = bool(self.opts["antialias"])
-        if not self._paint_board(painter, done, pen, antialias):  # type: ignore[arg-type]
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, antialias)
-            painter.setPen(pen)  # type: ignore[arg-type]
-            for piece in self._pieces[:done]:
-                painter.drawPath(piece)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, antialias)
         painter.setPen(pen)  # type: ignore[arg-type]
+        if not self._paint_board(painter, done, pen, antialias):  # type: ignore[arg-type]
+            for piece in self._pieces[:done]:
+                painter.drawPath(piece)
         rest = full[kept[self.PIECE * done : n]]
         if int(kept[n - 1]) != self._step:
             rest = np.concatenate([rest, full[self._step : self._step + 1]])
@@ -444,7 +442,7 @@ class PlayedPath(Curve):
                 board.drawPath(piece)
             board.end()
             self._board_done = done
-        painter.save()
+        painter.save()  # (the caller's pen and hints come back with restore)
         painter.resetTransform()  # what is left maps to the device: its pixel ratio, an offset
         to_device, _ = painter.deviceTransform().inverted()
         painter.setTransform(QTransform.fromTranslate(extent.x(), extent.y()) * to_device)

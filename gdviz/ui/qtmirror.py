@@ -44,18 +44,12 @@ class _Mirror(ModuleType):
     def _source(self) -> ModuleType:
         return importlib.import_module(self.__dict__["_source_name"])
 
-    def _public(self) -> list[str]:
-        return sorted(
-            {n for n in dir(self._source()) if not n.startswith("_")}
-            | {n for n in self.__dict__ if not n.startswith("_")}
-        )
-
     def __dir__(self) -> list[str]:
         return sorted(set(dir(self._source())) | set(self.__dict__))
 
     def __getattr__(self, name: str) -> object:
         if name == "__all__":  # ``from pyqtgraph.Qt.QtCore import *``: everything, as a copy had
-            return self._public()
+            return [n for n in self.__dir__() if not n.startswith("_")]
         if name.startswith("__"):
             raise AttributeError(name)
         caller = sys._getframe(1)  # noqa: SLF001 (the only way to know who asks)
